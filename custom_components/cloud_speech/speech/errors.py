@@ -1,0 +1,64 @@
+"""One exception hierarchy for every speech service.
+
+Messages never contain an API key or a request header: they are safe to log
+and to show to users.
+"""
+
+from __future__ import annotations
+
+
+class SpeechError(Exception):
+    """Base class for every error raised by this package."""
+
+
+class SpeechConnectionError(SpeechError):
+    """The service could not be reached, or the connection broke."""
+
+
+class SpeechTimeoutError(SpeechConnectionError):
+    """The service did not answer (connect, first byte or between chunks) in time."""
+
+
+class SpeechAuthenticationError(SpeechError):
+    """The key or token was rejected (HTTP 401/403)."""
+
+
+class SpeechRateLimitedError(SpeechError):
+    """Too many requests (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SpeechBadRequestError(SpeechError):
+    """The service refused the request (HTTP 400/415), with its reason if it gave one."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class SpeechServiceError(SpeechError):
+    """The service failed (HTTP 5xx or an unexpected status)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SpeechResponseError(SpeechError):
+    """The service answered with something that is not what the API documents."""
+
+
+class InvalidRequestError(SpeechError, ValueError):
+    """Our caller's input cannot be sent: caught before any request is made.
+
+    `field` names the option (``"rate"``, ``"style"``, ``"ssml"`` …) so callers
+    can map it to a translated message; `value` is the offending value as text.
+    """
+
+    def __init__(self, message: str, field: str, value: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value

@@ -1,0 +1,5 @@
+"""Fixtures shared by every test."""
+
+from __future__ import annotations
+
+pytest_plugins = ["tests.emulator.pytest_plugin"]
