@@ -27,6 +27,7 @@ class SpeechRateLimitedError(SpeechError):
     """Too many requests (HTTP 429)."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
+        """Keep how many seconds the service asked us to wait, if it said."""
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -35,6 +36,7 @@ class SpeechBadRequestError(SpeechError):
     """The service refused the request (HTTP 400/415), with its reason if it gave one."""
 
     def __init__(self, message: str, reason: str | None = None) -> None:
+        """Keep the service's own explanation, if it gave one."""
         super().__init__(message)
         self.reason = reason
 
@@ -43,6 +45,7 @@ class SpeechServiceError(SpeechError):
     """The service failed (HTTP 5xx or an unexpected status)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
+        """Keep the HTTP status, if there was one."""
         super().__init__(message)
         self.status = status
 
@@ -59,6 +62,7 @@ class InvalidRequestError(SpeechError, ValueError):
     """
 
     def __init__(self, message: str, field: str, value: str = "") -> None:
+        """Name the offending field and value."""
         super().__init__(message)
         self.field = field
         self.value = value

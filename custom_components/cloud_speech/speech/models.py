@@ -49,6 +49,10 @@ class Voice:
         """Whether the voice speaks more than its own locale."""
         return bool(self.secondary_locales)
 
+    def speaks_natively(self, language: str) -> bool:
+        """Whether `language` is the voice's own locale."""
+        return same_language(language, self.locale)
+
     def speaks(self, language: str) -> bool:
         """Whether the voice speaks `language` (a locale such as ``en-US``)."""
         return any(same_language(language, locale) for locale in self.locales)

@@ -1,0 +1,530 @@
+"""Build and check SSML, the markup every Azure synthesis request is written in.
+
+All escaping of caller text for SSML happens here and nowhere else: the
+builder escapes every piece of text and every attribute value, and the
+validators only let through prosody and style values the service documents.
+A user's own SSML document is checked (never expanded entities, a ``speak``
+root, the service's limit on ``voice`` elements) before it is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal
+import math
+import re
+from typing import TypeIs
+from xml.etree import ElementTree
+from xml.parsers import expat
+
+from .errors import InvalidRequestError
+from .models import Voice, VoiceSettings, same_language
+
+SSML_NAMESPACE = "http://www.w3.org/2001/10/synthesis"
+MSTTS_NAMESPACE = "https://www.w3.org/2001/mstts"
+
+# The service refuses a request with more voice elements than this.
+MAX_VOICE_ELEMENTS = 50
+
+RATE_CONSTANTS = frozenset({"x-slow", "slow", "medium", "fast", "x-fast", "default"})
+PITCH_CONSTANTS = frozenset({"x-low", "low", "medium", "high", "x-high", "default"})
+VOLUME_CONSTANTS = frozenset(
+    {"silent", "x-soft", "soft", "medium", "loud", "x-loud", "default"}
+)
+
+# Azure renders rates between half and twice the voice's own speed.
+RATE_PERCENT_RANGE = (Decimal(-50), Decimal(100))
+RATE_MULTIPLIER_RANGE = (Decimal("0.5"), Decimal(2))
+# Azure renders pitches between 0.5 and 1.5 times the voice's own pitch.
+PITCH_PERCENT_RANGE = (Decimal(-50), Decimal(50))
+PITCH_SEMITONE_RANGE = (Decimal(-12), Decimal(12))
+# No voice speaks near 1 kHz; anything beyond is a typo, not a wish.
+PITCH_CHANGE_HERTZ_RANGE = (Decimal(-1000), Decimal(1000))
+PITCH_ABSOLUTE_HERTZ_RANGE = (Decimal(1), Decimal(1000))
+VOLUME_PERCENT_RANGE = (Decimal(-100), Decimal(100))
+VOLUME_ABSOLUTE_RANGE = (Decimal(0), Decimal(100))
+STYLE_DEGREE_RANGE = (Decimal("0.01"), Decimal(2))
+
+# Values finer than this make no audible difference; rounding keeps float
+# noise such as 0.30000000000000004 out of the SSML.
+_DECIMAL_PLACES = Decimal("0.01")
+
+_FORBIDDEN_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
+)
+_TEXT_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "'": "&apos;",
+        # A parser turns a literal carriage return into a line feed.
+        "\r": "&#13;",
+    }
+)
+# A parser turns literal tabs and line feeds in attribute values into spaces.
+_ATTRIBUTE_WHITESPACE_ESCAPES = str.maketrans({"\t": "&#9;", "\n": "&#10;"})
+
+_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_SIGNED_PERCENT = re.compile(rf"([+-])({_NUMBER})%")
+_SIGNED_NUMBER = re.compile(rf"([+-])({_NUMBER})")
+_UNSIGNED_NUMBER = re.compile(_NUMBER)
+_SIGNED_HERTZ = re.compile(rf"([+-])({_NUMBER})hz", re.IGNORECASE)
+_UNSIGNED_HERTZ = re.compile(rf"({_NUMBER})hz", re.IGNORECASE)
+_SIGNED_SEMITONES = re.compile(rf"([+-])({_NUMBER})st", re.IGNORECASE)
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+_VOICE_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})+")
+_DOCUMENT_TYPE_DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_SSML_START = re.compile(r"\ufeff?\s*(?:<\?xml\s[^>]*\?>\s*)?<speak[\s/>]")
+
+
+def remove_forbidden_characters(text: str) -> str:
+    """Remove the characters XML 1.0 does not allow in a document.
+
+    These are the C0 control characters other than tab, line feed and
+    carriage return, lone surrogates, U+FFFE and U+FFFF.
+    """
+    return _FORBIDDEN_CHARACTERS.sub("", text)
+
+
+def escape_text(text: str) -> str:
+    """Make `text` safe as XML character data or a quoted attribute value.
+
+    Characters XML forbids are removed; ``& < > " '`` become entity
+    references and a carriage return a character reference, so that a parser
+    gives back exactly the text without the forbidden characters.
+    """
+    return remove_forbidden_characters(text).translate(_TEXT_ESCAPES)
+
+
+def _escape_attribute(value: str) -> str:
+    return escape_text(value).translate(_ATTRIBUTE_WHITESPACE_ESCAPES)
+
+
+def locale_of_voice_name(voice_name: str) -> str | None:
+    """Return the locale a voice name starts with, or None when it starts with none.
+
+    ``en-US-JennyNeural`` gives ``en-US``, ``zh-cn-YunxiNeural`` gives
+    ``zh-cn``, ``zh-CN-henan-YundengNeural`` gives ``zh-CN-henan`` and
+    ``en-US-Ava:DragonHDLatestNeural`` gives ``en-US``.
+    """
+    name = voice_name.partition(":")[0]
+    locale, separator, _ = name.rpartition("-")
+    if separator and _VOICE_LOCALE.fullmatch(locale):
+        return locale
+    return None
+
+
+def build_ssml(text: str, settings: VoiceSettings) -> str:
+    """Write the SSML document that speaks `text` as `settings` describe.
+
+    The text is the only content of the innermost element, escaped and with
+    nothing added around it. `settings` must already be validated (see
+    `validate_settings`); they are escaped here all the same.
+
+    Raises:
+        InvalidRequestError: `settings` name no language and the voice name
+            does not start with a locale.
+
+    """
+    language = settings.language or locale_of_voice_name(settings.voice)
+    if not language:
+        raise InvalidRequestError(
+            f"Cannot tell the language of voice {settings.voice!r}; set a language",
+            field="language",
+            value=settings.voice,
+        )
+
+    wrappers: list[tuple[str, dict[str, str]]] = []
+    if settings.style or settings.role:
+        expression: dict[str, str] = {}
+        if settings.style:
+            expression["style"] = settings.style
+            if settings.style_degree is not None:
+                expression["styledegree"] = f"{settings.style_degree:g}"
+        if settings.role:
+            expression["role"] = settings.role
+        wrappers.append(("mstts:express-as", expression))
+    if settings.spoken_language:
+        wrappers.append(("lang", {"xml:lang": settings.spoken_language}))
+    prosody = {
+        name: value
+        for name, value in (
+            ("rate", settings.rate),
+            ("pitch", settings.pitch),
+            ("volume", settings.volume),
+        )
+        if value
+    }
+    if prosody:
+        wrappers.append(("prosody", prosody))
+
+    opening_tags = "".join(
+        _opening_tag(tag, attributes) for tag, attributes in wrappers
+    )
+    closing_tags = "".join(f"</{tag}>" for tag, _ in reversed(wrappers))
+    return (
+        f'<speak version="1.0" xmlns="{SSML_NAMESPACE}"'
+        f' xmlns:mstts="{MSTTS_NAMESPACE}" xml:lang="{_escape_attribute(language)}">'
+        f'<voice name="{_escape_attribute(settings.voice)}">'
+        f"{opening_tags}{escape_text(text)}{closing_tags}"
+        "</voice></speak>"
+    )
+
+
+def _opening_tag(tag: str, attributes: dict[str, str]) -> str:
+    written = "".join(
+        f' {name}="{_escape_attribute(value)}"' for name, value in attributes.items()
+    )
+    return f"<{tag}{written}>"
+
+
+def is_ssml_document(message: str) -> bool:
+    """Return whether `message` is an SSML document rather than text to speak.
+
+    It is when, after a byte order mark, whitespace and an XML declaration
+    (each optional), it starts with a ``speak`` element.
+    """
+    return _SSML_START.match(message) is not None
+
+
+def check_ssml_document(ssml: str) -> str:
+    """Check a complete SSML document supplied by a user, and return it stripped.
+
+    Documents with a document type declaration are refused before anything
+    parses them, so no entity is ever expanded (billion laughs) or fetched.
+
+    Raises:
+        InvalidRequestError: the document is not well-formed, declares a
+            document type or entities, contains characters XML forbids, its
+            root is not ``speak`` or it has more ``voice`` elements than the
+            service accepts; `field` is ``"ssml"``.
+
+    """
+    document = ssml.strip()
+    if forbidden := _FORBIDDEN_CHARACTERS.search(document):
+        raise _invalid_ssml(
+            f"SSML contains U+{ord(forbidden.group()):04X} at position "
+            f"{forbidden.start()}, a character XML does not allow"
+        )
+    if _DOCUMENT_TYPE_DECLARATION.search(document):
+        raise _invalid_ssml(
+            "SSML must not contain a document type or entity declaration"
+        )
+    try:
+        # Safe: without a document type declaration there is nothing to expand
+        # or fetch, and ElementTree never fetches external resources.
+        root = ElementTree.fromstring(document)  # noqa: S314
+    except ElementTree.ParseError as error:
+        # Expat counts columns from 0, people and editors from 1.
+        line, column = error.position
+        raise _invalid_ssml(
+            f"SSML is not well-formed: {expat.ErrorString(error.code)}"
+            f" at line {line}, column {column + 1}"
+        ) from None
+    if _local_name(root.tag) != "speak":
+        raise _invalid_ssml(
+            f"SSML must have a speak root element, not {_local_name(root.tag)!r}"
+        )
+    voice_count = sum(
+        1 for element in root.iter() if _local_name(element.tag) == "voice"
+    )
+    if voice_count > MAX_VOICE_ELEMENTS:
+        raise _invalid_ssml(
+            f"SSML has {voice_count} voice elements; the service accepts at most "
+            f"{MAX_VOICE_ELEMENTS}"
+        )
+    return document
+
+
+def _local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _invalid_ssml(message: str) -> InvalidRequestError:
+    return InvalidRequestError(message, field="ssml")
+
+
+def normalize_rate(value: str | float | int) -> str:
+    """Check a speaking rate and write it the way SSML expects.
+
+    A number is a change in percent (``10`` gives ``+10%``). Text is one of
+    `RATE_CONSTANTS`, a signed change in percent (``+10%``, ``-20.5%``) or a
+    multiplier of the voice's own rate (``0.5`` to ``2``). Changes stay
+    within -50 % and +100 %, the range Azure renders.
+
+    Raises:
+        InvalidRequestError: `value` is none of these; `field` is ``"rate"``.
+
+    """
+    field = "rate"
+    if _is_number(value):
+        return (
+            _signed_in_range(_decimal(value, field), RATE_PERCENT_RANGE, value, field)
+            + "%"
+        )
+    text = _text(value, field)
+    if text.lower() in RATE_CONSTANTS:
+        return text.lower()
+    if match := _SIGNED_PERCENT.fullmatch(text):
+        return _signed_match_in_range(match, RATE_PERCENT_RANGE, value, field) + "%"
+    if _UNSIGNED_NUMBER.fullmatch(text):
+        return _unsigned_in_range(Decimal(text), RATE_MULTIPLIER_RANGE, value, field)
+    raise _invalid_value(
+        field,
+        value,
+        "expected x-slow, slow, medium, fast, x-fast, default, a change from "
+        "-50% to +100% or a multiplier from 0.5 to 2",
+    )
+
+
+def normalize_pitch(value: str | float | int) -> str:
+    """Check a pitch and write it the way SSML expects.
+
+    A number is a change in percent (``10`` gives ``+10%``). Text is one of
+    `PITCH_CONSTANTS`, a signed change in percent (-50 % to +50 %), in hertz
+    (``+80Hz``) or in semitones (-12 to +12 ``st``), or an absolute pitch in
+    hertz (``600Hz``).
+
+    Raises:
+        InvalidRequestError: `value` is none of these; `field` is ``"pitch"``.
+
+    """
+    field = "pitch"
+    if _is_number(value):
+        return (
+            _signed_in_range(_decimal(value, field), PITCH_PERCENT_RANGE, value, field)
+            + "%"
+        )
+    text = _text(value, field)
+    if text.lower() in PITCH_CONSTANTS:
+        return text.lower()
+    if match := _SIGNED_PERCENT.fullmatch(text):
+        return _signed_match_in_range(match, PITCH_PERCENT_RANGE, value, field) + "%"
+    if match := _SIGNED_HERTZ.fullmatch(text):
+        return (
+            _signed_match_in_range(match, PITCH_CHANGE_HERTZ_RANGE, value, field) + "Hz"
+        )
+    if match := _SIGNED_SEMITONES.fullmatch(text):
+        return _signed_match_in_range(match, PITCH_SEMITONE_RANGE, value, field) + "st"
+    if match := _UNSIGNED_HERTZ.fullmatch(text):
+        hertz = Decimal(match.group(1))
+        return (
+            _unsigned_in_range(hertz, PITCH_ABSOLUTE_HERTZ_RANGE, value, field) + "Hz"
+        )
+    raise _invalid_value(
+        field,
+        value,
+        "expected x-low, low, medium, high, x-high, default, a change from -50% "
+        "to +50%, a change in Hz such as +80Hz, a change from -12st to +12st or "
+        "a pitch such as 600Hz",
+    )
+
+
+def normalize_volume(value: str | float | int) -> str:
+    """Check a volume and write it the way SSML expects.
+
+    A number is a change in percent (``10`` gives ``+10%``). Text is one of
+    `VOLUME_CONSTANTS`, a signed change in percent (``+50%``) or in volume
+    points (``+10``, ``-5.5``), each from -100 to +100, or an absolute volume
+    from 0.0 (silent) to 100.0 (the voice's default and loudest).
+
+    Raises:
+        InvalidRequestError: `value` is none of these; `field` is ``"volume"``.
+
+    """
+    field = "volume"
+    if _is_number(value):
+        return (
+            _signed_in_range(_decimal(value, field), VOLUME_PERCENT_RANGE, value, field)
+            + "%"
+        )
+    text = _text(value, field)
+    if text.lower() in VOLUME_CONSTANTS:
+        return text.lower()
+    if match := _SIGNED_PERCENT.fullmatch(text):
+        return _signed_match_in_range(match, VOLUME_PERCENT_RANGE, value, field) + "%"
+    if match := _SIGNED_NUMBER.fullmatch(text):
+        return _signed_match_in_range(match, VOLUME_PERCENT_RANGE, value, field)
+    if _UNSIGNED_NUMBER.fullmatch(text):
+        return _unsigned_in_range(Decimal(text), VOLUME_ABSOLUTE_RANGE, value, field)
+    raise _invalid_value(
+        field,
+        value,
+        "expected silent, x-soft, soft, medium, loud, x-loud, default, a change "
+        "from -100% to +100%, a change from -100 to +100 or a volume from 0 to 100",
+    )
+
+
+def normalize_style_degree(value: float | int | str) -> float:
+    """Check the intensity of a speaking style: from 0.01 to 2, 1 being the default.
+
+    Raises:
+        InvalidRequestError: `value` is not such a number; `field` is
+            ``"style_degree"``.
+
+    """
+    field = "style_degree"
+    if _is_number(value):
+        degree = _decimal(value, field)
+    elif isinstance(value, str) and _UNSIGNED_NUMBER.fullmatch(value.strip()):
+        degree = Decimal(value.strip())
+    else:
+        raise _invalid_value(field, value, "expected a number from 0.01 to 2")
+    return float(_unsigned_in_range(degree, STYLE_DEGREE_RANGE, value, field))
+
+
+def validate_settings(settings: VoiceSettings, voice: Voice) -> VoiceSettings:
+    """Check `settings` against what `voice` offers, and return them normalized.
+
+    Prosody values and the style degree are normalized; style, role and
+    spoken language are matched case-insensitively and take the voice's own
+    spelling. A role or a style degree needs a style.
+
+    Raises:
+        InvalidRequestError: a setting is invalid or the voice does not offer
+            it; `field` names the setting (``"style"``, ``"role"``,
+            ``"style_degree"``, ``"rate"``, ``"pitch"``, ``"volume"`` or
+            ``"language"``).
+
+    """
+    style = (
+        None
+        if settings.style is None
+        else _choose(settings.style, voice.styles, "style", voice)
+    )
+    role = (
+        None
+        if settings.role is None
+        else _choose(settings.role, voice.roles, "role", voice)
+    )
+    if role is not None and style is None:
+        # Azure requires a style on mstts:express-as and ignores the element without one.
+        raise InvalidRequestError(
+            "A role needs a style", field="role", value=settings.role or ""
+        )
+    style_degree = settings.style_degree
+    if style_degree is not None:
+        if style is None:
+            raise InvalidRequestError(
+                "A style degree needs a style",
+                field="style_degree",
+                value=str(style_degree),
+            )
+        style_degree = normalize_style_degree(style_degree)
+    if settings.language is not None and not _LANGUAGE_TAG.fullmatch(settings.language):
+        raise _invalid_value(
+            "language", settings.language, "expected a locale such as en-US"
+        )
+    spoken_language = settings.spoken_language
+    if spoken_language is not None:
+        spoken_language = _spoken_locale(spoken_language, voice)
+    return replace(
+        settings,
+        style=style,
+        role=role,
+        style_degree=style_degree,
+        spoken_language=spoken_language,
+        rate=None if settings.rate is None else normalize_rate(settings.rate),
+        pitch=None if settings.pitch is None else normalize_pitch(settings.pitch),
+        volume=None if settings.volume is None else normalize_volume(settings.volume),
+    )
+
+
+def _choose(wanted: str, offered: tuple[str, ...], field: str, voice: Voice) -> str:
+    for choice in offered:
+        if choice.casefold() == wanted.casefold():
+            return choice
+    if not offered:
+        message = f"Voice {voice.short_name} has no {field}s"
+    else:
+        message = (
+            f"Voice {voice.short_name} has no {field} {wanted!r}; "
+            f"it has {', '.join(offered)}"
+        )
+    raise InvalidRequestError(message, field=field, value=wanted)
+
+
+def _spoken_locale(wanted: str, voice: Voice) -> str:
+    for locale in voice.locales:
+        if same_language(wanted, locale):
+            return locale
+    raise InvalidRequestError(
+        f"Voice {voice.short_name} does not speak {wanted!r}; "
+        f"it speaks {', '.join(voice.locales)}",
+        field="language",
+        value=wanted,
+    )
+
+
+def _is_number(value: object) -> TypeIs[int | float]:
+    # bool is an int, but True is no rate.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _decimal(value: float, field: str) -> Decimal:
+    if not math.isfinite(value):
+        raise _invalid_value(field, value, "expected a finite number")
+    return Decimal(value)
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise _invalid_value(field, value, "expected a number or text")
+    return value.strip()
+
+
+def _signed_match_in_range(
+    match: re.Match[str], bounds: tuple[Decimal, Decimal], value: object, field: str
+) -> str:
+    sign, magnitude = match.groups()
+    number = Decimal(magnitude)
+    return _signed_in_range(-number if sign == "-" else number, bounds, value, field)
+
+
+def _signed_in_range(
+    number: Decimal, bounds: tuple[Decimal, Decimal], value: object, field: str
+) -> str:
+    _check_range(number, bounds, value, field)
+    rounded = _round(number)
+    sign = "-" if rounded < 0 else "+"
+    return sign + _plain_number(abs(rounded))
+
+
+def _unsigned_in_range(
+    number: Decimal, bounds: tuple[Decimal, Decimal], value: object, field: str
+) -> str:
+    _check_range(number, bounds, value, field)
+    return _plain_number(number)
+
+
+def _check_range(
+    number: Decimal, bounds: tuple[Decimal, Decimal], value: object, field: str
+) -> None:
+    low, high = bounds
+    if not low <= number <= high:
+        raise _invalid_value(
+            field, value, f"out of range {_plain_number(low)} to {_plain_number(high)}"
+        )
+
+
+def _round(number: Decimal) -> Decimal:
+    return number.quantize(_DECIMAL_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _plain_number(number: Decimal) -> str:
+    """Write a number rounded, without trailing zeros, exponent or negative zero."""
+    rounded = _round(number)
+    if rounded == 0:
+        return "0"
+    return format(rounded.normalize(), "f")
+
+
+def _invalid_value(field: str, value: object, expectation: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"Invalid {field.replace('_', ' ')} {value!r}: {expectation}",
+        field=field,
+        value=str(value),
+    )
