@@ -1,0 +1,566 @@
+"""Client for Azure AI Speech text to speech (REST API).
+
+Every Azure cloud (global, Azure China, US Government), custom-subdomain
+resources and Speech containers or proxies behind a custom endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+from enum import StrEnum
+import re
+import time
+from typing import Final
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from . import __version__
+from .errors import InvalidRequestError, SpeechAuthenticationError, SpeechResponseError
+from .http import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUTS,
+    RetryPolicy,
+    Sleep,
+    Timeouts,
+    host_of,
+    request_json,
+    request_text,
+    stream_audio,
+)
+from .models import Gender, Voice
+
+
+class AzureCloud(StrEnum):
+    """The Azure cloud a Speech resource lives in."""
+
+    GLOBAL = "global"
+    CHINA = "china"
+    US_GOVERNMENT = "us_government"
+    CUSTOM = "custom"  # a custom endpoint: custom subdomain, container or proxy
+
+
+REGIONS: Final[Mapping[AzureCloud, tuple[str, ...]]] = {
+    AzureCloud.GLOBAL: (
+        "australiaeast",
+        "brazilsouth",
+        "canadacentral",
+        "canadaeast",
+        "centralindia",
+        "centralus",
+        "eastasia",
+        "eastus",
+        "eastus2",
+        "francecentral",
+        "germanywestcentral",
+        "italynorth",
+        "japaneast",
+        "japanwest",
+        "koreacentral",
+        "northcentralus",
+        "northeurope",
+        "norwayeast",
+        "qatarcentral",
+        "southafricanorth",
+        "southcentralus",
+        "southeastasia",
+        "swedencentral",
+        "switzerlandnorth",
+        "switzerlandwest",
+        "uaenorth",
+        "uksouth",
+        "ukwest",
+        "westcentralus",
+        "westeurope",
+        "westus",
+        "westus2",
+        "westus3",
+    ),
+    AzureCloud.CHINA: ("chinaeast2", "chinanorth2", "chinanorth3"),
+    AzureCloud.US_GOVERNMENT: ("usgovarizona", "usgovvirginia"),
+    AzureCloud.CUSTOM: (),
+}
+
+# (synthesis host suffix, token host suffix) per regional cloud.
+_CLOUD_HOSTS: Final[Mapping[AzureCloud, tuple[str, str]]] = {
+    AzureCloud.GLOBAL: ("tts.speech.microsoft.com", "api.cognitive.microsoft.com"),
+    AzureCloud.CHINA: ("tts.speech.azure.cn", "api.cognitive.azure.cn"),
+    AzureCloud.US_GOVERNMENT: ("tts.speech.azure.us", "api.cognitive.microsoft.us"),
+}
+
+#: Hosts of custom-subdomain resources in each cloud; their TTS paths are
+#: under /tts and they issue tokens. Any other custom host is taken to be a
+#: Speech container or a proxy (no /tts prefix, no token endpoint).
+CUSTOM_SUBDOMAIN_SUFFIXES: Final = (
+    ".cognitiveservices.azure.com",
+    ".cognitiveservices.azure.cn",
+    ".cognitiveservices.azure.us",
+)
+
+DEFAULT_USER_AGENT: Final = f"cloud_speech/{__version__}"
+#: The service requires "fewer than 255 characters".
+MAX_USER_AGENT_LENGTH: Final = 254
+#: Azure tokens live 10 minutes; the documentation recommends reusing one
+#: for nine.
+TOKEN_REUSE_SECONDS: Final = 9 * 60
+
+_KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
+_OUTPUT_FORMAT_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
+# Visible ASCII and spaces only: anything else could split a header.
+_HEADER_SAFE_RE: Final = re.compile(r"[\x20-\x7e]*")
+
+
+class AuthMode(StrEnum):
+    """How requests are authenticated."""
+
+    KEY = "key"  # Ocp-Apim-Subscription-Key on every request
+    TOKEN = "token"  # noqa: S105 - a Bearer token from issueToken, reused for nine minutes
+
+
+@dataclass(frozen=True, slots=True)
+class AzureEndpoints:
+    """Where a Speech resource answers.
+
+    Attributes:
+        synthesis_url: The text-to-speech endpoint (POST SSML).
+        voices_url: The voice list (GET).
+        token_url: The issueToken endpoint; None for containers and proxies.
+        host: The synthesis host (with an explicit port), for messages.
+        is_custom: Whether the endpoint was given by the user.
+
+    """
+
+    synthesis_url: str
+    voices_url: str
+    token_url: str | None
+    host: str
+    is_custom: bool
+
+
+def azure_endpoints(
+    cloud: AzureCloud, *, region: str | None = None, endpoint: str | None = None
+) -> AzureEndpoints:
+    """Build the URLs of a Speech resource.
+
+    Args:
+        cloud: The Azure cloud.
+        region: The region, for every cloud but `AzureCloud.CUSTOM`
+            (case-insensitive).
+        endpoint: The base URL, for `AzureCloud.CUSTOM` only (ignored
+            otherwise): ``https://NAME.cognitiveservices.azure.com`` for a
+            custom-subdomain resource, ``http://HOST:5000`` (optionally with
+            a path prefix) for a Speech container or a proxy.
+
+    Raises:
+        InvalidRequestError: `field` is ``"cloud"``, ``"region"`` or
+            ``"endpoint"``.
+
+    """
+    try:
+        cloud = AzureCloud(cloud)
+    except ValueError:
+        raise InvalidRequestError(
+            f"Unknown Azure cloud: {cloud!r}", field="cloud", value=str(cloud)
+        ) from None
+    if cloud is AzureCloud.CUSTOM:
+        return _custom_endpoints(endpoint)
+    name = (region or "").strip().lower()
+    if name not in REGIONS[cloud]:
+        raise InvalidRequestError(
+            f"Unknown region for the {cloud.value} cloud: {region!r}",
+            field="region",
+            value=region or "",
+        )
+    tts, api = _CLOUD_HOSTS[cloud]
+    host = f"{name}.{tts}"
+    return AzureEndpoints(
+        synthesis_url=f"https://{host}/cognitiveservices/v1",
+        voices_url=f"https://{host}/cognitiveservices/voices/list",
+        token_url=f"https://{name}.{api}/sts/v1.0/issueToken",
+        host=host,
+        is_custom=False,
+    )
+
+
+def _custom_endpoints(endpoint: str | None) -> AzureEndpoints:
+    """Validate a custom endpoint and derive its URLs."""
+    text = (endpoint or "").strip()
+
+    def invalid(problem: str, *, echo: bool = True) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"Invalid endpoint: {problem}", field="endpoint", value=text if echo else ""
+        )
+
+    if not text:
+        raise invalid("an endpoint URL is required for a custom endpoint")
+    if not text.isprintable() or any(c.isspace() for c in text):
+        raise invalid("it contains spaces or control characters", echo=False)
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise invalid("it is not a valid URL") from None
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the user info may be a password.
+        raise invalid("credentials in the URL are not supported", echo=False)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise invalid("the URL must start with http:// or https://")
+    if not hostname:
+        raise invalid("the URL has no host")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise invalid("the URL must not have a query or a fragment")
+    netloc = f"[{hostname}]" if ":" in hostname else hostname
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    base = f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+    if hostname.endswith(CUSTOM_SUBDOMAIN_SUFFIXES):
+        return AzureEndpoints(
+            synthesis_url=f"{base}/tts/cognitiveservices/v1",
+            voices_url=f"{base}/tts/cognitiveservices/voices/list",
+            token_url=f"{base}/sts/v1.0/issueToken",
+            host=netloc,
+            is_custom=True,
+        )
+    return AzureEndpoints(
+        synthesis_url=f"{base}/cognitiveservices/v1",
+        voices_url=f"{base}/cognitiveservices/voices/list",
+        token_url=None,
+        host=netloc,
+        is_custom=True,
+    )
+
+
+class AzureSpeechClient:
+    """Talks to one Azure AI Speech resource.
+
+    Safe to share between concurrent callers: in token mode they share one
+    cached token and one in-flight token request.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        endpoints: AzureEndpoints,
+        *,
+        api_key: str | None,
+        auth_mode: AuthMode = AuthMode.KEY,
+        user_agent: str = DEFAULT_USER_AGENT,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Set up the client; no request is made.
+
+        Args:
+            session: The aiohttp session (owned by the caller).
+            endpoints: From `azure_endpoints`.
+            api_key: The resource key; None (or "") sends none, for Speech
+                containers that do not require one.
+            auth_mode: Send the key on every request, or exchange it for a
+                token reused for nine minutes.
+            user_agent: The User-Agent (the service requires one).
+            timeouts: Request timeouts.
+            retry: Retry policy for transient failures.
+            clock: Monotonic seconds, for token age (tests inject one).
+            sleep: Waits between retries (tests inject a fast one).
+
+        Raises:
+            InvalidRequestError: `field` is ``"user_agent"``, ``"api_key"`` or
+                ``"auth_mode"``.
+
+        """
+        try:
+            auth_mode = AuthMode(auth_mode)
+        except ValueError:
+            raise InvalidRequestError(
+                f"Unknown authentication mode: {auth_mode!r}",
+                field="auth_mode",
+                value=str(auth_mode),
+            ) from None
+        if (
+            not user_agent.strip()
+            or len(user_agent) > MAX_USER_AGENT_LENGTH
+            or not _HEADER_SAFE_RE.fullmatch(user_agent)
+        ):
+            raise InvalidRequestError(
+                "The User-Agent must be 1 to 254 printable ASCII characters",
+                field="user_agent",
+                value=user_agent,
+            )
+        key = (api_key or "").strip() or None
+        if key is not None and not _HEADER_SAFE_RE.fullmatch(key):
+            # Not echoed: it is a secret, even when malformed.
+            raise InvalidRequestError(
+                "The API key contains characters a key cannot have", field="api_key"
+            )
+        if auth_mode is AuthMode.TOKEN:
+            if endpoints.token_url is None:
+                raise InvalidRequestError(
+                    f"{endpoints.host} issues no tokens: use the key directly",
+                    field="auth_mode",
+                    value=auth_mode.value,
+                )
+            if key is None:
+                raise InvalidRequestError(
+                    "Token authentication needs an API key", field="api_key"
+                )
+        self._session = session
+        self._endpoints = endpoints
+        self._api_key = key
+        self._auth_mode = auth_mode
+        self._user_agent = user_agent
+        self._timeouts = timeouts
+        self._retry = retry
+        self._clock = clock
+        self._sleep = sleep
+        self._token: str | None = None
+        self._token_time = 0.0
+        # Serializes token fetches: concurrent callers wait for one request.
+        self._token_lock = asyncio.Lock()
+
+    @property
+    def endpoints(self) -> AzureEndpoints:
+        """Where this client sends its requests."""
+        return self._endpoints
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        """How requests are authenticated."""
+        return self._auth_mode
+
+    async def async_get_voices(self) -> list[Voice]:
+        """Fetch the voices the resource offers; also validates the key.
+
+        Raises:
+            SpeechResponseError: The list holds no usable voice.
+            SpeechError: See `stream_audio` for the HTTP failures.
+
+        """
+        token = await self._current_token()
+        try:
+            data = await self._get_voice_list(token)
+        except SpeechAuthenticationError:
+            if token is None:
+                raise
+            data = await self._get_voice_list(await self._refresh_token(token))
+        return parse_voice_list(data)
+
+    def synthesize(self, ssml: str, output_format: str) -> AsyncGenerator[bytes]:
+        """Synthesize SSML, yielding audio as the service streams it.
+
+        Arguments are checked now; the request is sent when the iterator is
+        first advanced. Use ``contextlib.aclosing`` (or ``aclose()``) when
+        stopping early, so the connection is released at once.
+
+        Args:
+            ssml: A complete SSML document.
+            output_format: An ``X-Microsoft-OutputFormat`` value such as
+                ``audio-24khz-48kbitrate-mono-mp3``.
+
+        Raises:
+            InvalidRequestError: `field` is ``"ssml"`` or ``"output_format"``
+                (raised by this call, before any request).
+            SpeechError: While iterating; see `stream_audio`. Nothing is
+                retried once audio has been yielded.
+
+        """
+        if not isinstance(ssml, str) or not ssml.strip():
+            raise InvalidRequestError("The SSML document is empty", field="ssml")
+        if not _OUTPUT_FORMAT_RE.fullmatch(output_format):
+            raise InvalidRequestError(
+                f"Invalid output format: {output_format!r}",
+                field="output_format",
+                value=output_format,
+            )
+        return self._synthesize(ssml.encode(), output_format)
+
+    async def _synthesize(
+        self, body: bytes, output_format: str
+    ) -> AsyncGenerator[bytes]:
+        """Stream one synthesis, renewing a rejected token once."""
+        headers = {
+            "Content-Type": "application/ssml+xml",
+            "X-Microsoft-OutputFormat": output_format,
+        }
+        token = await self._current_token()
+        renewed = False
+        while True:
+            started = False
+            async with aclosing(
+                stream_audio(
+                    self._session,
+                    "POST",
+                    self._endpoints.synthesis_url,
+                    headers=headers | self._auth_headers(token),
+                    data=body,
+                    timeouts=self._timeouts,
+                    retry=self._retry,
+                    sleep=self._sleep,
+                )
+            ) as stream:
+                try:
+                    async for chunk in stream:
+                        started = True
+                        yield chunk
+                except SpeechAuthenticationError:
+                    # Only a cached token is worth renewing, once, and never
+                    # after audio went out (the caller may have played it).
+                    if started or renewed or token is None:
+                        raise
+                else:
+                    return
+            token = await self._refresh_token(token)
+            renewed = True
+
+    async def _get_voice_list(self, token: str | None) -> object:
+        """GET the voice list JSON."""
+        return await request_json(
+            self._session,
+            "GET",
+            self._endpoints.voices_url,
+            headers=self._auth_headers(token),
+            timeouts=self._timeouts,
+            retry=self._retry,
+            sleep=self._sleep,
+        )
+
+    def _auth_headers(self, token: str | None) -> dict[str, str]:
+        """User-Agent and credentials for a request."""
+        headers = {"User-Agent": self._user_agent}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        elif self._api_key is not None:
+            headers[_KEY_HEADER] = self._api_key
+        return headers
+
+    async def _current_token(self) -> str | None:
+        """Return the token to use (fetched unless fresh); None in key mode."""
+        if self._auth_mode is AuthMode.KEY:
+            return None
+        return await self._refresh_token(None)
+
+    async def _refresh_token(self, rejected: str | None) -> str:
+        """Return a fresh token, replacing `rejected` (one the service refused).
+
+        A cached token is reused while it is younger than nine minutes and is
+        not `rejected`; so when several requests see the same token rejected,
+        only the first fetches a new one.
+        """
+        async with self._token_lock:
+            if (
+                self._token is not None
+                and self._token != rejected
+                and self._clock() - self._token_time < TOKEN_REUSE_SECONDS
+            ):
+                return self._token
+            self._token = None
+            issued = self._clock()  # before the request: errs on the safe side
+            token = await self._fetch_token()
+            self._token, self._token_time = token, issued
+            return token
+
+    async def _fetch_token(self) -> str:
+        """Exchange the key for a token."""
+        url, key = self._endpoints.token_url, self._api_key
+        if url is None or key is None:  # pragma: no cover - checked in __init__
+            raise InvalidRequestError("No token endpoint or key", field="auth_mode")
+        text = await request_text(
+            self._session,
+            "POST",
+            url,
+            headers={
+                _KEY_HEADER: key,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "User-Agent": self._user_agent,
+            },
+            data=b"",
+            timeouts=self._timeouts,
+            retry=self._retry,
+            sleep=self._sleep,
+        )
+        token = text.strip()
+        if not token or not _HEADER_SAFE_RE.fullmatch(token) or " " in token:
+            # The body is not quoted: it might be a credential after all.
+            raise SpeechResponseError(f"{host_of(url)} did not return a token")
+        return token
+
+
+def parse_voice_list(data: object) -> list[Voice]:
+    """Parse the voice-list JSON, skipping entries that are not voices.
+
+    Raises:
+        SpeechResponseError: Nothing usable in `data`.
+
+    """
+    voices = (
+        [voice for entry in data if (voice := _parse_voice(entry)) is not None]
+        if isinstance(data, list)
+        else []
+    )
+    if not voices:
+        raise SpeechResponseError(
+            "The voice list is empty or not in the documented shape"
+        )
+    return voices
+
+
+_GENDERS: Final = {gender.value.casefold(): gender for gender in Gender}
+
+
+def _parse_voice(entry: object) -> Voice | None:
+    """One voice, or None when `entry` lacks a ShortName or a Locale."""
+    if not isinstance(entry, dict):
+        return None
+    short_name = _text(entry.get("ShortName"))
+    locale = _text(entry.get("Locale"))
+    if not short_name or not locale:
+        return None
+    gender = _GENDERS.get(_text(entry.get("Gender")).casefold(), Gender.UNKNOWN)
+    return Voice(
+        short_name=short_name,
+        display_name=_text(entry.get("DisplayName")) or short_name,
+        locale=locale,
+        gender=gender,
+        local_name=_text(entry.get("LocalName")),
+        locale_name=_text(entry.get("LocaleName")),
+        secondary_locales=_texts(entry.get("SecondaryLocaleList")),
+        styles=_texts(entry.get("StyleList")),
+        roles=_texts(entry.get("RolePlayList")),
+        sample_rate=_integer(entry.get("SampleRateHertz")),
+        words_per_minute=_integer(entry.get("WordsPerMinute")),
+        voice_type=_text(entry.get("VoiceType")),
+        status=_text(entry.get("Status")),
+    )
+
+
+def _text(value: object) -> str:
+    """Return a stripped string; "" for anything else."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    """Return the non-empty strings of a list; () for anything else."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(text for item in value if (text := _text(item)))
+
+
+def _integer(value: object) -> int | None:
+    """Return an int from an int or a numeric string ("24000"); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,699 @@
+"""HTTP machinery shared by every service client.
+
+Turns failed responses into the package's exceptions, retries what is safe to
+retry, applies timeouts and streams audio as it arrives. Service-agnostic: the
+Azure and Convai clients both build on it.
+
+Nothing here puts a header value (API key, token) into a message: aiohttp's
+own exceptions can carry request details, so they are replaced by ours
+(``raise ... from None``) with a message naming only the host and the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+import json
+import logging
+import math
+from typing import Final, NoReturn
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .errors import (
+    SpeechAuthenticationError,
+    SpeechBadRequestError,
+    SpeechConnectionError,
+    SpeechError,
+    SpeechRateLimitedError,
+    SpeechResponseError,
+    SpeechServiceError,
+    SpeechTimeoutError,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+#: The longest service-provided reason kept in an error.
+MAX_REASON_LENGTH: Final = 200
+#: How much of an error body is read to find the reason: enough for any
+#: real message, bounded so a misbehaving proxy cannot make us buffer much.
+_MAX_ERROR_BODY: Final = 64 * 1024
+#: Default cap on a non-streamed body (the Azure voice list is about 1 MiB).
+DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
+#: Header values shorter than this are not redacted from reasons: they are
+#: content types and the like, and replacing them would mangle the text.
+_MIN_SECRET_LENGTH: Final = 8
+_REDACTED: Final = "***"
+
+type Sleep = Callable[[float], Awaitable[None]]
+type ReasonParser = Callable[[str], str | None]
+type ResponseCheck = Callable[[aiohttp.ClientResponse], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long to wait for a service, in seconds.
+
+    Attributes:
+        connect: Establishing the connection (DNS, TCP, TLS).
+        first_byte: From the request being sent until the response headers and
+            the first chunk of the body have arrived. The connection time
+            comes on top, so the first chunk is awaited at most
+            ``connect + first_byte``.
+        idle: The longest gap between two chunks of the body.
+        total: A whole non-streamed request (voice list, token), body included.
+            Streamed audio has no total limit: a long text legitimately takes
+            long, and `idle` catches a stalled stream.
+
+    """
+
+    connect: float = 10.0
+    first_byte: float = 15.0
+    idle: float = 10.0
+    total: float = 60.0
+
+    def __post_init__(self) -> None:
+        """Reject values that would disable a timeout by accident."""
+        for name in ("connect", "first_byte", "idle", "total"):
+            value = getattr(self, name)
+            if not (
+                isinstance(value, int | float) and math.isfinite(value) and value > 0
+            ):
+                raise ValueError(f"Timeouts.{name} must be a positive number")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When to try a request again.
+
+    Attributes:
+        attempts: Attempts in all, the first one included (1 = never retry).
+        max_retry_after: The longest ``Retry-After`` honoured, in seconds. A
+            service asking for a longer wait fails the request at once (with
+            `SpeechRateLimitedError.retry_after` set) rather than blocking.
+        backoff: Delay before the first retry when the service gave no
+            ``Retry-After``; doubled for each further retry.
+
+    """
+
+    attempts: int = 3
+    max_retry_after: float = 5.0
+    backoff: float = 0.5
+
+    def __post_init__(self) -> None:
+        """Reject a policy that could never send a request or wait forever."""
+        if not isinstance(self.attempts, int) or self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        if not (math.isfinite(self.max_retry_after) and self.max_retry_after >= 0):
+            raise ValueError(
+                "RetryPolicy.max_retry_after must be a non-negative number"
+            )
+        if not (math.isfinite(self.backoff) and self.backoff >= 0):
+            raise ValueError("RetryPolicy.backoff must be a non-negative number")
+
+    def delay(self, error: SpeechError, attempt: int) -> float | None:
+        """Seconds to wait before retrying after `error`, or None to give up.
+
+        Args:
+            error: Why attempt number `attempt` (1-based) failed.
+            attempt: How many attempts have been made so far.
+
+        Returns:
+            The delay, or None when the error is final or the budget is spent.
+
+        """
+        if attempt >= self.attempts or not is_retryable(error):
+            return None
+        if isinstance(error, SpeechRateLimitedError) and error.retry_after is not None:
+            if error.retry_after > self.max_retry_after:
+                return None
+            return error.retry_after
+        return float(self.backoff * 2 ** (attempt - 1))
+
+
+DEFAULT_TIMEOUTS: Final = Timeouts()
+DEFAULT_RETRY: Final = RetryPolicy()
+
+
+def is_retryable(error: SpeechError) -> bool:
+    """Whether the same request may succeed if sent again.
+
+    Rate limiting, server errors (5xx), connection failures and timeouts are
+    transient; everything else (credentials, bad requests, a response we
+    cannot understand) fails the same way again.
+    """
+    if isinstance(error, SpeechRateLimitedError | SpeechConnectionError):
+        return True
+    return (
+        isinstance(error, SpeechServiceError)
+        and error.status is not None
+        and error.status >= 500
+    )
+
+
+def parse_retry_after(
+    value: str | None, *, now: datetime | None = None
+) -> float | None:
+    """Parse a ``Retry-After`` header: delay-seconds or an HTTP-date.
+
+    Args:
+        value: The header value, None when absent.
+        now: The current time for HTTP-dates (tests pass a fixed one).
+
+    Returns:
+        Seconds to wait (a date in the past gives 0), or None when the header
+        is absent or unusable.
+
+    """
+    if value is None or not (value := value.strip()):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = parsedate_to_datetime(value)
+    except TypeError, ValueError, IndexError:
+        return None
+    if when.tzinfo is None:
+        # RFC 9110 dates are always GMT; a naive result means "-0000".
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def default_reason(body: str) -> str | None:
+    """Extract a human reason from an error body.
+
+    Understands the common JSON error shapes (``{"error": {"message": ...}}``,
+    ``{"message": ...}``, ``{"ERROR": ...}``, ``{"result": ...}``,
+    ``{"detail": ...}``) and otherwise uses the text itself. HTML pages (from
+    proxies and gateways) are not a reason.
+    """
+    text = body.strip()
+    if not text:
+        return None
+    if text[0] in "{[\"":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text
+        return _json_reason(data)
+    if text[0] == "<" and "<html" in text[:512].casefold():
+        return None
+    return text
+
+
+def _json_reason(data: object) -> str | None:
+    """Find the message in a JSON error document."""
+    if isinstance(data, str):
+        return data
+    if not isinstance(data, dict):
+        return None
+    for key in ("message", "Message", "error", "ERROR", "Error", "result", "detail"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, dict) and (nested := _json_reason(value)):
+            return nested
+    return None
+
+
+def clean_reason(reason: str | None, *, secrets: Iterable[str] = ()) -> str | None:
+    """Make a service-provided reason safe and short enough to show.
+
+    Collapses whitespace, removes control characters, replaces any of
+    `secrets` (a service might echo a header back) and trims to
+    `MAX_REASON_LENGTH` characters.
+    """
+    if reason is None:
+        return None
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET_LENGTH:
+            reason = reason.replace(secret, _REDACTED)
+    text = " ".join("".join(c if c.isprintable() else " " for c in reason).split())
+    if not text:
+        return None
+    if len(text) > MAX_REASON_LENGTH:
+        text = text[: MAX_REASON_LENGTH - 1].rstrip() + "…"
+    return text
+
+
+def error_for_status(
+    status: int,
+    body: str = "",
+    *,
+    host: str,
+    retry_after: str | None = None,
+    reason_parser: ReasonParser = default_reason,
+    secrets: Iterable[str] = (),
+) -> SpeechError:
+    """Map a failed response to the package's exception.
+
+    Args:
+        status: The HTTP status (anything but 2xx).
+        body: The response body as text (only used for a reason).
+        host: The host that answered, for the message.
+        retry_after: The ``Retry-After`` header, if any.
+        reason_parser: Extracts the service's reason from the body.
+        secrets: Values that must not appear in the message (header values).
+
+    Returns:
+        `SpeechAuthenticationError` for 401/403, `SpeechRateLimitedError` for
+        429, `SpeechBadRequestError` for 400/415 and `SpeechServiceError` for
+        anything else.
+
+    """
+    if status in (401, 403):
+        return SpeechAuthenticationError(
+            f"{host} rejected the credentials (HTTP {status})"
+        )
+    if status == 429:
+        seconds = parse_retry_after(retry_after)
+        hint = f"; retry after {seconds:g} s" if seconds is not None else ""
+        return SpeechRateLimitedError(
+            f"{host} is rate limiting requests (HTTP 429){hint}", retry_after=seconds
+        )
+    if status in (400, 415):
+        try:
+            reason = clean_reason(reason_parser(body), secrets=secrets)
+        except Exception:  # noqa: BLE001 - a parser bug must not hide the real error
+            reason = None
+        what = "refused the request" if status == 400 else "refused the content type"
+        detail = f": {reason}" if reason else ""
+        return SpeechBadRequestError(
+            f"{host} {what} (HTTP {status}){detail}", reason=reason
+        )
+    if status >= 500:
+        return SpeechServiceError(f"{host} failed (HTTP {status})", status=status)
+    return SpeechServiceError(
+        f"{host} answered with unexpected HTTP {status}", status=status
+    )
+
+
+def host_of(url: str) -> str:
+    """Return the host (and explicit port) of `url` for messages, never credentials."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "the service"
+        port = parts.port
+    except ValueError:
+        return "the service"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port is not None else host
+
+
+def _connection_error(host: str, error: BaseException) -> SpeechConnectionError:
+    """Replace an aiohttp/OS error by ours, keeping only a safe detail."""
+    if isinstance(error, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        return SpeechConnectionError(f"The connection to {host} broke off")
+    if isinstance(error, aiohttp.ClientConnectorError):
+        error = error.os_error
+    detail = getattr(error, "strerror", None) or type(error).__name__
+    return SpeechConnectionError(f"Cannot connect to {host}: {detail}")
+
+
+async def read_error_text(
+    response: aiohttp.ClientResponse, limit: int = _MAX_ERROR_BODY
+) -> str:
+    """Read the start of a body that is not audio (an error); "" if unreadable.
+
+    For `ResponseCheck` hooks and error mapping: reads at most `limit` bytes
+    and never raises for a broken connection (the status alone still says
+    what went wrong).
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size < limit and (chunk := await response.content.readany()):
+            chunks.append(chunk)
+            size += len(chunk)
+    except aiohttp.ClientError, OSError:
+        pass
+    return b"".join(chunks)[:limit].decode(_charset(response) or "utf-8", "replace")
+
+
+def _charset(response: aiohttp.ClientResponse) -> str | None:
+    """Return the charset the response declares, if Python knows it."""
+    charset = response.charset
+    if not charset:
+        return None
+    try:
+        "".encode(charset)
+    except LookupError:
+        return None
+    return charset
+
+
+_SECRET_HEADER_HINTS: Final = ("key", "auth", "token", "secret", "cookie", "password")
+
+
+def secret_values(headers: Mapping[str, str]) -> list[str]:
+    """List the values of credential headers and their parts (a Bearer token)."""
+    values: list[str] = []
+    for name, value in headers.items():
+        if any(hint in name.casefold() for hint in _SECRET_HEADER_HINTS):
+            values.append(value)
+            values.extend(value.split())
+    # Longest first, so a whole value is replaced before any part of it.
+    return sorted(values, key=len, reverse=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """Everything needed to send one request again."""
+
+    session: aiohttp.ClientSession
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    data: bytes | None
+    timeouts: Timeouts
+    reason_parser: ReasonParser
+    check_response: ResponseCheck | None
+
+    @property
+    def host(self) -> str:
+        return host_of(self.url)
+
+    async def open(self) -> tuple[aiohttp.ClientResponse, bytes]:
+        """Send once; return the 2xx response and its first chunk (b"" if empty).
+
+        Raises:
+            SpeechError: The attempt failed; the response is closed.
+
+        """
+        host = self.host
+        response: aiohttp.ClientResponse | None = None
+        try:
+            async with asyncio.timeout(
+                self.timeouts.connect + self.timeouts.first_byte
+            ):
+                response = await self.session.request(
+                    self.method,
+                    self.url,
+                    headers=dict(self.headers),
+                    data=self.data,
+                    # A redirect would carry the key to another host.
+                    allow_redirects=False,
+                    # Overrides the session's default total timeout, which
+                    # would cut long audio; our own deadlines apply instead.
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, connect=self.timeouts.connect
+                    ),
+                )
+                if not 200 <= response.status < 300:
+                    await self._fail(response)
+                if self.check_response is not None:
+                    await self.check_response(response)
+                first = await response.content.readany()
+        except BaseException as err:
+            if response is not None:
+                response.close()
+            if isinstance(err, SpeechError):
+                raise
+            if isinstance(err, TimeoutError):
+                raise SpeechTimeoutError(
+                    f"{host} did not answer within "
+                    f"{self.timeouts.connect + self.timeouts.first_byte:g} s"
+                ) from None
+            if isinstance(err, aiohttp.ClientError | OSError):
+                raise _connection_error(host, err) from None
+            raise
+        return response, first
+
+    async def _fail(self, response: aiohttp.ClientResponse) -> NoReturn:
+        """Raise the error a non-2xx response stands for."""
+        raise error_for_status(
+            response.status,
+            await read_error_text(response),
+            host=self.host,
+            retry_after=response.headers.get("Retry-After"),
+            reason_parser=self.reason_parser,
+            secrets=secret_values(self.headers),
+        )
+
+    async def open_with_retries(
+        self, retry: RetryPolicy, sleep: Sleep
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
+        """`open`, retried as `retry` allows."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self.open()
+            except SpeechError as err:
+                delay = retry.delay(err, attempt)
+                if delay is None:
+                    raise
+                _LOGGER.debug(
+                    "Retrying %s in %.2f s (attempt %d of %d failed): %s",
+                    self.host,
+                    delay,
+                    attempt,
+                    retry.attempts,
+                    err,
+                )
+            await sleep(delay)
+
+    async def next_chunk(self, response: aiohttp.ClientResponse) -> bytes:
+        """Read the next chunk of the body (b"" at the end) within the idle timeout."""
+        try:
+            async with asyncio.timeout(self.timeouts.idle):
+                return await response.content.readany()
+        except TimeoutError:
+            raise SpeechTimeoutError(
+                f"{self.host} stopped sending for {self.timeouts.idle:g} s"
+            ) from None
+        except (aiohttp.ClientError, OSError) as err:
+            raise _connection_error(self.host, err) from None
+
+
+async def stream_audio(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    data: bytes | None = None,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Sleep = asyncio.sleep,
+    reason_parser: ReasonParser = default_reason,
+    check_response: ResponseCheck | None = None,
+) -> AsyncGenerator[bytes]:
+    """Send a request and yield the response body as it arrives.
+
+    Nothing is sent until the generator is first iterated. Failures before
+    the first chunk is yielded are retried per `retry` (see `is_retryable`);
+    once audio has been handed out nothing is retried, since the caller may
+    already have played it. The response is closed whenever the generator
+    ends, including when the consumer stops early (``aclose()``, ``break``
+    followed by garbage collection, cancellation); wrap it in
+    `contextlib.aclosing` to release the connection deterministically.
+
+    Args:
+        session: The aiohttp session (not closed here).
+        method: The HTTP method.
+        url: The URL.
+        headers: Request headers; their values never appear in errors.
+        data: The request body.
+        timeouts: Connect, first-byte and idle timeouts.
+        retry: The retry policy.
+        sleep: Waits between retries (tests inject a fast one).
+        reason_parser: Extracts the service's reason from a 400/415 body.
+        check_response: Called with a 2xx response before its body is read as
+            audio; raises a `SpeechError` when it is not audio (a service
+            answering 200 with a JSON error, say). It may read the body.
+
+    Yields:
+        Non-empty chunks of the body, the first one as soon as it arrives.
+
+    Raises:
+        SpeechAuthenticationError: HTTP 401/403.
+        SpeechRateLimitedError: HTTP 429 after the retries, or at once when
+            ``Retry-After`` exceeds `RetryPolicy.max_retry_after`.
+        SpeechBadRequestError: HTTP 400/415.
+        SpeechServiceError: HTTP 5xx after the retries, or another status.
+        SpeechTimeoutError: No first chunk in time, or a stall mid-stream.
+        SpeechConnectionError: The service could not be reached or the
+            connection broke.
+        SpeechResponseError: The service answered 2xx with an empty body.
+
+    """
+    request = _Request(
+        session, method, url, headers, data, timeouts, reason_parser, check_response
+    )
+    response, chunk = await request.open_with_retries(retry, sleep)
+    if not chunk:
+        response.release()
+        raise SpeechResponseError(f"{request.host} returned no audio")
+    try:
+        while chunk:
+            yield chunk
+            chunk = await request.next_chunk(response)
+    except BaseException:
+        # Unread data is left: the connection cannot be reused.
+        response.close()
+        raise
+    response.release()
+
+
+async def request_bytes(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    data: bytes | None = None,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Sleep = asyncio.sleep,
+    reason_parser: ReasonParser = default_reason,
+    max_bytes: int = DEFAULT_MAX_BODY,
+) -> tuple[bytes, str | None]:
+    """Send a request and return the whole body and its charset.
+
+    Every attempt, body included, is limited by `Timeouts.total` (besides
+    connect, first-byte and idle timeouts) and retried as a whole per `retry`:
+    nothing was handed to the caller yet.
+
+    Returns:
+        The body and the charset the response declared (None if none).
+
+    Raises:
+        SpeechError: As `stream_audio`; `SpeechResponseError` when the body
+            exceeds `max_bytes`.
+
+    """
+    request = _Request(
+        session, method, url, headers, data, timeouts, reason_parser, None
+    )
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await _read_all(request, max_bytes)
+        except SpeechError as err:
+            delay = retry.delay(err, attempt)
+            if delay is None:
+                raise
+            _LOGGER.debug(
+                "Retrying %s in %.2f s (attempt %d of %d failed): %s",
+                request.host,
+                delay,
+                attempt,
+                retry.attempts,
+                err,
+            )
+        await sleep(delay)
+
+
+async def _read_all(request: _Request, max_bytes: int) -> tuple[bytes, str | None]:
+    """One attempt of `request_bytes`."""
+    try:
+        async with asyncio.timeout(request.timeouts.total):
+            response, chunk = await request.open()
+            try:
+                chunks: list[bytes] = []
+                size = 0
+                while chunk:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        _too_large(request.host, max_bytes)
+                    chunks.append(chunk)
+                    chunk = await request.next_chunk(response)
+            except BaseException:
+                response.close()
+                raise
+            response.release()
+    except TimeoutError:
+        raise SpeechTimeoutError(
+            f"{request.host} did not answer within {request.timeouts.total:g} s"
+        ) from None
+    return b"".join(chunks), _charset(response)
+
+
+def _too_large(host: str, max_bytes: int) -> NoReturn:
+    """Refuse a body larger than we are willing to buffer."""
+    raise SpeechResponseError(f"{host} returned more than {max_bytes} bytes")
+
+
+async def request_text(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    data: bytes | None = None,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Sleep = asyncio.sleep,
+    reason_parser: ReasonParser = default_reason,
+    max_bytes: int = DEFAULT_MAX_BODY,
+) -> str:
+    """Send a request and return the body as text (as `request_bytes`).
+
+    The body is decoded with the declared charset, UTF-8 otherwise; invalid
+    bytes are replaced rather than failing.
+    """
+    body, charset = await request_bytes(
+        session,
+        method,
+        url,
+        headers=headers,
+        data=data,
+        timeouts=timeouts,
+        retry=retry,
+        sleep=sleep,
+        reason_parser=reason_parser,
+        max_bytes=max_bytes,
+    )
+    return body.decode(charset or "utf-8", "replace")
+
+
+async def request_json(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    data: bytes | None = None,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Sleep = asyncio.sleep,
+    reason_parser: ReasonParser = default_reason,
+    max_bytes: int = DEFAULT_MAX_BODY,
+) -> object:
+    """Send a request and return the body parsed as JSON (as `request_bytes`).
+
+    The content type is not checked (Speech containers and proxies vary);
+    the body itself must be JSON.
+
+    Raises:
+        SpeechResponseError: The body is not valid JSON.
+
+    """
+    body, charset = await request_bytes(
+        session,
+        method,
+        url,
+        headers=headers,
+        data=data,
+        timeouts=timeouts,
+        retry=retry,
+        sleep=sleep,
+        reason_parser=reason_parser,
+        max_bytes=max_bytes,
+    )
+    try:
+        # json.loads detects UTF-8/16/32 itself; a declared charset wins.
+        return json.loads(body.decode(charset) if charset else body)
+    except ValueError, UnicodeDecodeError:
+        raise SpeechResponseError(f"{host_of(url)} returned invalid JSON") from None
