@@ -1,0 +1,440 @@
+"""Client for Convai's standalone text-to-speech API.
+
+One POST per text, answered with a complete WAV (the default) or MP3 file,
+and a voice list grouped by the backend that speaks each voice. The API is
+documented only briefly; the quirks handled here (an HTTP 200 carrying a
+JSON error, Google's legacy language codes) are not in its documentation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
+from enum import StrEnum
+import json
+import re
+from typing import Final
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .errors import InvalidRequestError, SpeechBadRequestError, SpeechResponseError
+from .http import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUTS,
+    RetryPolicy,
+    Sleep,
+    Timeouts,
+    clean_reason,
+    default_reason,
+    request_json,
+    stream_audio,
+)
+from .models import Gender, Voice
+from .voices import normalize_language_tag
+
+CONVAI_BASE_URL: Final = "https://api.convai.com"
+
+# The sample code's spelling. The header table's "CONVAI-API_KEY" looks like a
+# typo, and proxies such as nginx drop headers with underscores by default.
+_KEY_HEADER: Final = "CONVAI-API-KEY"
+# Visible ASCII and spaces only: anything else could split a header.
+_HEADER_SAFE_RE: Final = re.compile(r"[\x20-\x7e]*")
+# A language tag as far as its shape goes: "en-US", "cmn-Hans-CN", "ar".
+_LANGUAGE_CODE_RE: Final = re.compile(r"[a-z]{2,8}(?:-[a-z0-9]{1,8})*", re.IGNORECASE)
+# How much of a body that is not audio is read to find the service's reason.
+_MAX_ERROR_BODY: Final = 64 * 1024
+# Enough of the body to recognise WAV ("RIFF") and MP3 (ID3 tag or frame sync).
+_SNIFF_SIZE: Final = 4
+_JSON_START: Final = (b"{", b"[")
+
+
+class ConvaiEncoding(StrEnum):
+    """The audio formats the synthesis endpoint returns."""
+
+    WAV = "wav"  # the service's default
+    MP3 = "mp3"  # not offered by every voice: HTTP 400 "Incorrect encoding …"
+
+
+# Google's legacy and macrolanguage codes, which Convai passes through, mapped
+# to the tags Home Assistant uses. Cantonese has no tag of its own there.
+_LANGUAGES: Final[Mapping[str, str]] = {
+    "cmn": "zh",  # Mandarin
+    "yue": "zh",  # Cantonese: yue-HK is zh-HK
+    "iw": "he",  # Hebrew (ISO 639 before 1989)
+    "in": "id",  # Indonesian
+    "ji": "yi",  # Yiddish
+    "jw": "jv",  # Javanese
+}
+# Cantonese without a region is Hong Kong's.
+_DEFAULT_REGIONS: Final[Mapping[str, str]] = {"yue": "HK"}
+# Private-use regions (Google's "ar-XA" is Arabic as a whole) name no country.
+_PRIVATE_REGION_RE: Final = re.compile(r"AA|Q[M-Z]|X[A-Z]|ZZ", re.IGNORECASE)
+
+
+def convai_language_tag(code: str) -> str:
+    """Map a language code of Convai's voice list to the tag Home Assistant uses.
+
+    ``cmn-CN`` → ``zh-CN``, ``cmn-TW`` → ``zh-TW``, ``yue-HK`` → ``zh-HK``,
+    ``iw-IL`` → ``he-IL``, ``in-ID`` → ``id-ID``, ``ji`` → ``yi``, ``jw`` →
+    ``jv``; a private-use region is dropped (``ar-XA`` → ``ar``); every
+    other code keeps its subtags (``ar``, ``fil-PH``, ``nb-NO``). Case is
+    normalized (``en-us`` → ``en-US``).
+
+    Raises:
+        ValueError: `code` is not shaped like a language tag.
+
+    """
+    text = code.strip().replace("_", "-")
+    if not _LANGUAGE_CODE_RE.fullmatch(text):
+        raise ValueError(f"Not a language code: {code!r}")
+    language, *rest = text.split("-")
+    language = language.lower()
+    if not rest and language in _DEFAULT_REGIONS:
+        rest = [_DEFAULT_REGIONS[language]]
+    if len(rest) == 1 and _PRIVATE_REGION_RE.fullmatch(rest[0]):
+        rest = []
+    return normalize_language_tag("-".join([_LANGUAGES.get(language, language), *rest]))
+
+
+class ConvaiClient:
+    """Talks to Convai's text-to-speech API with one API key.
+
+    Safe to share between concurrent callers: it keeps no per-request state.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_key: str,
+        base_url: str = CONVAI_BASE_URL,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Set up the client; no request is made.
+
+        Args:
+            session: The aiohttp session (owned by the caller).
+            api_key: The Convai API key.
+            base_url: Where the API answers: Convai itself, or a developer's
+                emulator or proxy (``http://127.0.0.1:5000/convai``); the API's
+                paths (``/tts/`` …) are appended.
+            timeouts: Request timeouts.
+            retry: Retry policy for transient failures.
+            sleep: Waits between retries (tests inject a fast one).
+
+        Raises:
+            InvalidRequestError: `field` is ``"api_key"`` or ``"endpoint"``.
+
+        """
+        key = api_key.strip() if isinstance(api_key, str) else ""
+        if not key:
+            raise InvalidRequestError("A Convai API key is required", field="api_key")
+        if not _HEADER_SAFE_RE.fullmatch(key):
+            # Not echoed: it is a secret, even when malformed.
+            raise InvalidRequestError(
+                "The API key contains characters a key cannot have", field="api_key"
+            )
+        self._base_url, self._host = _validate_base_url(base_url)
+        self._session = session
+        self._api_key = key
+        self._timeouts = timeouts
+        self._retry = retry
+        self._sleep = sleep
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, normalized (no trailing slash)."""
+        return self._base_url
+
+    @property
+    def host(self) -> str:
+        """The API's host (with an explicit port), for messages and diagnostics."""
+        return self._host
+
+    async def async_get_voices(self) -> list[Voice]:
+        """Fetch the voices the API offers; also validates the key.
+
+        Realtime voices are left out: the synthesis endpoint does not
+        support them (see `parse_voice_list`).
+
+        Raises:
+            SpeechResponseError: The list holds no usable voice.
+            SpeechError: See `http.stream_audio` for the HTTP failures.
+
+        """
+        data = await request_json(
+            self._session,
+            "GET",
+            f"{self._base_url}/tts/get_available_voices",
+            headers=self._headers(),
+            timeouts=self._timeouts,
+            retry=self._retry,
+            sleep=self._sleep,
+            reason_parser=_reason,
+        )
+        return parse_voice_list(data)
+
+    def synthesize(
+        self, text: str, voice: str, encoding: ConvaiEncoding = ConvaiEncoding.WAV
+    ) -> AsyncGenerator[bytes]:
+        """Synthesize `text`, yielding the audio file as the service streams it.
+
+        Arguments are checked now; the request is sent when the iterator is
+        first advanced. Use ``contextlib.aclosing`` (or ``aclose()``) when
+        stopping early, so the connection is released at once. Each call
+        yields one complete file: to join several WAV responses, see
+        `wav.WavJoiner`.
+
+        Args:
+            text: The text to speak, plain (not SSML).
+            voice: A voice's ``voice_value`` (`Voice.short_name`).
+            encoding: WAV or MP3. Not every voice speaks MP3: those refuse
+                with `SpeechBadRequestError` before any audio, and the caller
+                may ask again for WAV.
+
+        Raises:
+            InvalidRequestError: `field` is ``"message"``, ``"voice"`` or
+                ``"encoding"`` (raised by this call, before any request).
+            SpeechBadRequestError: While iterating: HTTP 400, or an HTTP 200
+                that carries a JSON error instead of audio.
+            SpeechResponseError: While iterating: the body is not audio in
+                the encoding asked for.
+            SpeechError: While iterating; see `http.stream_audio`. Nothing is
+                retried once audio has been yielded.
+
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidRequestError("There is no text to speak", field="message")
+        if not isinstance(voice, str) or not voice.strip():
+            raise InvalidRequestError("A voice is required", field="voice")
+        try:
+            encoding = ConvaiEncoding(encoding)
+        except ValueError:
+            raise InvalidRequestError(
+                f"Unsupported encoding: {encoding!r}",
+                field="encoding",
+                value=str(encoding),
+            ) from None
+        body = json.dumps(
+            {"transcript": text, "voice": voice.strip(), "encoding": encoding.value},
+            ensure_ascii=False,
+        ).encode()
+        return self._synthesize(body, encoding)
+
+    async def _synthesize(
+        self, body: bytes, encoding: ConvaiEncoding
+    ) -> AsyncGenerator[bytes]:
+        """Stream one synthesis, refusing a body that is not the audio asked for."""
+        async with aclosing(
+            stream_audio(
+                self._session,
+                "POST",
+                f"{self._base_url}/tts/",
+                headers={"Content-Type": "application/json"} | self._headers(),
+                data=body,
+                timeouts=self._timeouts,
+                retry=self._retry,
+                sleep=self._sleep,
+                reason_parser=_reason,
+            )
+        ) as stream:
+            # Content types are not trusted (an error comes as HTTP 200 with
+            # JSON, proxies relabel bodies): the first bytes decide.
+            start = b""
+            async for chunk in stream:
+                start += chunk
+                if len(start) >= _SNIFF_SIZE:
+                    break
+            if not _is_audio(start, encoding):
+                await self._not_audio(start, stream, encoding)
+            yield start
+            async for chunk in stream:
+                yield chunk
+
+    async def _not_audio(
+        self, start: bytes, stream: AsyncIterator[bytes], encoding: ConvaiEncoding
+    ) -> None:
+        """Raise the error a 2xx body that is not audio stands for."""
+        body = start
+        if start.lstrip().startswith(_JSON_START):
+            async for chunk in stream:
+                body += chunk
+                if len(body) >= _MAX_ERROR_BODY:
+                    break
+            reason = clean_reason(
+                _reason(body[:_MAX_ERROR_BODY].decode("utf-8", "replace")),
+                secrets=(self._api_key,),
+            )
+            detail = f": {reason}" if reason else ""
+            raise SpeechBadRequestError(
+                f"{self._host} refused the request (HTTP 200 without audio){detail}",
+                reason=reason,
+            )
+        raise SpeechResponseError(
+            f"{self._host} returned something that is not {encoding.value.upper()} audio"
+        )
+
+    def _headers(self) -> dict[str, str]:
+        """Return the credential header."""
+        return {_KEY_HEADER: self._api_key}
+
+
+def _validate_base_url(url: str) -> tuple[str, str]:
+    """Check a base URL; return it normalized, and its host for messages.
+
+    Raises:
+        InvalidRequestError: `field` is ``"endpoint"``.
+
+    """
+    text = url.strip() if isinstance(url, str) else ""
+
+    def invalid(problem: str, *, echo: bool = True) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"Invalid endpoint: {problem}", field="endpoint", value=text if echo else ""
+        )
+
+    if not text:
+        raise invalid("a URL is required")
+    if not text.isprintable() or any(c.isspace() for c in text):
+        raise invalid("it contains spaces or control characters", echo=False)
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise invalid("it is not a valid URL") from None
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the user info may be a password.
+        raise invalid("credentials in the URL are not supported", echo=False)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise invalid("the URL must start with http:// or https://")
+    if not hostname:
+        raise invalid("the URL has no host")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise invalid("the URL must not have a query or a fragment")
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    if port is not None:
+        host = f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}", host
+
+
+def _is_audio(start: bytes, encoding: ConvaiEncoding) -> bool:
+    """Whether a body starting with `start` is audio in `encoding`."""
+    if encoding is ConvaiEncoding.WAV:
+        return start.startswith(b"RIFF")
+    # An ID3v2 tag, or an MPEG audio frame header (11 sync bits).
+    return start.startswith(b"ID3") or (
+        len(start) >= 2 and start[0] == 0xFF and start[1] & 0xE0 == 0xE0
+    )
+
+
+def _reason(body: str) -> str | None:
+    """Convai's reason for an error: ``API_ERROR``, ``ERROR`` or ``result``."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(value := data.get("API_ERROR"), str):
+        return value
+    return default_reason(body)
+
+
+def parse_voice_list(data: object) -> list[Voice]:
+    """Parse the voice list: ``{section: {name: {voice_value, lang_codes, …}}}``.
+
+    Entries that are not voices (no ``voice_value``, no usable language
+    code) are skipped, as is a voice already listed in an earlier section.
+    Realtime voices are skipped too, since the synthesis endpoint refuses
+    them: an entry is realtime when its section name, its
+    ``deployment_env`` or its ``type`` mentions "realtime" (any case, with or
+    without a space, hyphen or underscore), or when it has a true
+    ``realtime`` or ``is_realtime`` flag.
+
+    Returns:
+        The voices in the service's order. `Voice.short_name` is the
+        ``voice_value``, `Voice.display_name` the name, `Voice.locale` the
+        first language code (mapped with `convai_language_tag`) and
+        `Voice.secondary_locales` the others; `Voice.voice_type` is the
+        section and `Voice.status` the ``deployment_env``.
+
+    Raises:
+        SpeechResponseError: Nothing usable in `data`.
+
+    """
+    voices: list[Voice] = []
+    seen: set[str] = set()
+    sections = data.items() if isinstance(data, dict) else ()
+    for section, entries in sections:
+        if not isinstance(section, str) or not isinstance(entries, dict):
+            continue
+        for name, entry in entries.items():
+            voice = _parse_voice(section.strip(), name, entry)
+            if voice is not None and voice.short_name not in seen:
+                seen.add(voice.short_name)
+                voices.append(voice)
+    if not voices:
+        raise SpeechResponseError(
+            "The voice list is empty or not in the documented shape"
+        )
+    return voices
+
+
+_GENDERS: Final = {gender.value.casefold(): gender for gender in Gender}
+
+
+def _parse_voice(section: str, name: object, entry: object) -> Voice | None:
+    """One voice, or None when `entry` is not a usable one."""
+    if not isinstance(entry, dict):
+        return None
+    voice_value = _text(entry.get("voice_value"))
+    deployment = _text(entry.get("deployment_env"))
+    if not voice_value or _is_realtime(section, deployment, entry):
+        return None
+    locales = _locales(entry.get("lang_codes"))
+    if not locales:
+        return None
+    gender = _GENDERS.get(_text(entry.get("gender")).casefold(), Gender.UNKNOWN)
+    return Voice(
+        short_name=voice_value,
+        display_name=_text(name) or voice_value,
+        locale=locales[0],
+        gender=gender,
+        secondary_locales=locales[1:],
+        voice_type=section,
+        status=deployment,
+    )
+
+
+def _is_realtime(section: str, deployment: str, entry: dict[object, object]) -> bool:
+    """Whether an entry describes a realtime voice (see `parse_voice_list`)."""
+    labels = (section, deployment, _text(entry.get("type")))
+    if any("realtime" in re.sub(r"[\s_-]", "", label).casefold() for label in labels):
+        return True
+    return any(entry.get(flag) is True for flag in ("realtime", "is_realtime"))
+
+
+def _locales(value: object) -> tuple[str, ...]:
+    """Return the mapped, deduplicated language codes of an entry, in order."""
+    codes = [value] if isinstance(value, str) else value
+    if not isinstance(codes, list):
+        return ()
+    locales: list[str] = []
+    for code in codes:
+        if not isinstance(code, str):
+            continue
+        try:
+            locale = convai_language_tag(code)
+        except ValueError:
+            continue
+        if locale not in locales:
+            locales.append(locale)
+    return tuple(locales)
+
+
+def _text(value: object) -> str:
+    """Return a stripped string; "" for anything else."""
+    return value.strip() if isinstance(value, str) else ""
