@@ -1,0 +1,46 @@
+"""Fixtures: `emulator`, `emulator_server`, `emulator_session`.
+
+Teardown runs in reverse order (session, then server), and completes before
+pytest-homeassistant-custom-component's verify_cleanup looks for lingering
+tasks and timers, because that autouse fixture is set up first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from .server import EmulatorServer
+from .state import Emulator
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    """Fresh emulator state for the test."""
+    return Emulator()
+
+
+@pytest_asyncio.fixture
+async def emulator_server(
+    emulator: Emulator,
+    socket_enabled: None,
+) -> AsyncIterator[EmulatorServer]:
+    """The emulator served on 127.0.0.1 (HTTP and HTTPS) for the test.
+
+    Sockets are enabled (pytest-socket's socket_enabled); connections stay
+    limited to 127.0.0.1, which is where every emulated host resolves.
+    """
+    async with EmulatorServer(emulator) as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def emulator_session(
+    emulator_server: EmulatorServer,
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session that reaches every emulated host through the server."""
+    async with emulator_server.make_session() as session:
+        yield session
