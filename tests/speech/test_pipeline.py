@@ -133,10 +133,14 @@ async def test_failure_in_a_later_batch_fails_the_stream_after_earlier_audio() -
         deltas("Hello. Two is here. Three is here."), synthesizer, max_characters=12
     )
 
-    received = []
-    with pytest.raises(SpeechConnectionError):
+    received: list[bytes] = []
+
+    async def play() -> None:
         async for chunk in stream:
-            received.append(chunk)
+            received.append(chunk)  # noqa: PERF401 - kept as it arrives
+
+    with pytest.raises(SpeechConnectionError):
+        await play()
 
     assert b"".join(received).startswith(b"[Hello.]")
 

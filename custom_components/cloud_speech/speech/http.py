@@ -198,7 +198,7 @@ def default_reason(body: str) -> str | None:
     text = body.strip()
     if not text:
         return None
-    if text[0] in "{[\"":
+    if text[0] in '{["':
         try:
             data = json.loads(text)
         except ValueError:

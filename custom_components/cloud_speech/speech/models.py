@@ -117,8 +117,10 @@ class VoiceSettings:
     """
 
     voice: str
-    language: str | None = None  # xml:lang of the document; the voice's locale when None
-    spoken_language: str | None = None  # a multilingual voice's secondary locale (<lang>)
+    # xml:lang of the document; the voice's locale when None.
+    language: str | None = None
+    # A multilingual voice's secondary locale, spoken through <lang>.
+    spoken_language: str | None = None
     style: str | None = None
     style_degree: float | None = None
     role: str | None = None

@@ -169,4 +169,3 @@ async def synthesize_pipelined(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
