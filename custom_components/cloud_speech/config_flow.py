@@ -1,0 +1,638 @@
+"""Config flow for Cloud Speech: service → credentials → language → voice.
+
+The same credential steps serve a new entry and a reconfiguration, and one
+function checks every set of credentials (new, reconfigured or re-entered
+after the service rejected a key): it fetches the voice list, which both
+proves the key works and gives the voices to choose from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import logging
+from typing import Any, Final, override
+
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.util import language as language_util
+import probatio
+
+from . import CloudSpeechConfigEntry
+from .const import (
+    CONF_CLOUD,
+    CONF_ENDPOINT,
+    CONF_LANGUAGE,
+    CONF_OUTPUT_FORMAT,
+    CONF_PITCH,
+    CONF_RATE,
+    CONF_REGION,
+    CONF_ROLE,
+    CONF_SERVICE,
+    CONF_STYLE,
+    CONF_STYLE_DEGREE,
+    CONF_VOICE,
+    CONF_VOLUME,
+    DEFAULT_OUTPUT_FORMAT,
+    DOMAIN,
+    OUTPUT_FORMATS,
+    SERVICE_AZURE,
+)
+from .helpers import create_client, entry_title, resource_name, unique_id_for
+from .speech.azure import REGIONS, AzureCloud
+from .speech.errors import (
+    InvalidRequestError,
+    SpeechAuthenticationError,
+    SpeechConnectionError,
+    SpeechServiceError,
+)
+from .speech.models import Voice
+from .speech.voices import VoiceCatalog, normalize_language_tag, voice_label
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Where each regional cloud's users find their key and region
+#: (Azure portal → Speech resource → Keys and Endpoint).
+PORTAL_URLS: Final[Mapping[AzureCloud, str]] = {
+    AzureCloud.GLOBAL: "https://portal.azure.com",
+    AzureCloud.CHINA: "https://portal.azure.cn",
+    AzureCloud.US_GOVERNMENT: "https://portal.azure.us",
+}
+# Passed as placeholders: translations must not contain URLs.
+CUSTOM_ENDPOINT_EXAMPLES: Final = {
+    "resource_example": "https://NAME.cognitiveservices.azure.com",
+    "container_example": "http://HOST:5000",
+}
+FALLBACK_LANGUAGE: Final = "en-US"
+
+#: Entry options that describe how the chosen voice speaks; they are set
+#: together in the voice_settings step and only make sense for that voice.
+VOICE_SETTINGS: Final = (
+    CONF_STYLE,
+    CONF_STYLE_DEGREE,
+    CONF_ROLE,
+    CONF_RATE,
+    CONF_PITCH,
+    CONF_VOLUME,
+)
+# Ranges as Azure documents them for <mstts:express-as> and <prosody>; the
+# same limits are enforced per call by speech/ssml.py.
+STYLE_DEGREE_SELECTOR: Final = NumberSelector(
+    NumberSelectorConfig(min=0.01, max=2, step=0.01, mode=NumberSelectorMode.BOX)
+)
+RATE_SELECTOR: Final = NumberSelector(
+    NumberSelectorConfig(
+        min=-50,
+        max=100,
+        step=1,
+        mode=NumberSelectorMode.SLIDER,
+        unit_of_measurement="%",
+    )
+)
+PITCH_SELECTOR: Final = NumberSelector(
+    NumberSelectorConfig(
+        min=-50, max=50, step=1, mode=NumberSelectorMode.SLIDER, unit_of_measurement="%"
+    )
+)
+VOLUME_SELECTOR: Final = NumberSelector(
+    NumberSelectorConfig(
+        min=-100,
+        max=100,
+        step=1,
+        mode=NumberSelectorMode.SLIDER,
+        unit_of_measurement="%",
+    )
+)
+PASSWORD_SELECTOR: Final = TextSelector(
+    TextSelectorConfig(type=TextSelectorType.PASSWORD)
+)
+
+
+class CredentialsCheckError(Exception):
+    """Credentials that cannot be used; `errors` is what the form shows."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        """Keep the form errors."""
+        super().__init__(errors)
+        self.errors = errors
+
+
+async def async_fetch_voices(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> VoiceCatalog:
+    """Check credentials by fetching the voices they give access to.
+
+    Raises CredentialsCheckError with the errors to show on the form.
+    """
+    try:
+        client = create_client(hass, data)
+        voices = await client.async_get_voices()
+    except Exception as err:
+        raise CredentialsCheckError(form_errors(err)) from err
+    return VoiceCatalog(voices)
+
+
+def form_errors(err: Exception) -> dict[str, str]:
+    """Map why credentials failed to the errors the form shows."""
+    match err:
+        case SpeechAuthenticationError() | InvalidRequestError(field="api_key"):
+            # Rejected by the service, or a key no service would accept.
+            return {"base": "invalid_auth"}
+        case SpeechConnectionError() | SpeechServiceError():
+            # Unreachable, timed out, or reachable but failing (5xx, or a
+            # status a speech service never answers): worth trying again.
+            return {"base": "cannot_connect"}
+        case InvalidRequestError(field="endpoint"):
+            return {CONF_ENDPOINT: "invalid_endpoint"}
+    # Such as SpeechResponseError: the service answered something that is not
+    # a voice list, which nothing on the form can fix.
+    _LOGGER.error("Unexpected error", exc_info=err)
+    return {"base": "unknown"}
+
+
+def default_language(
+    catalog: VoiceCatalog, language: str, country: str | None
+) -> str | None:
+    """Return the offered language closest to Home Assistant's (``zh-Hans`` → ``zh-CN``)."""
+    languages = catalog.languages
+    if best := language_util.matches(language, languages, country=country):
+        return best[0]
+    if FALLBACK_LANGUAGE in languages:
+        return FALLBACK_LANGUAGE
+    return languages[0] if languages else None
+
+
+def language_options(catalog: VoiceCatalog) -> list[SelectOptionDict]:
+    """Every language, labelled with the service's name for it when known."""
+    names: dict[str, str] = {}
+    for voice in catalog.voices:
+        if voice.locale_name:
+            names.setdefault(normalize_language_tag(voice.locale), voice.locale_name)
+    return [
+        SelectOptionDict(
+            value=tag, label=f"{tag} — {names[tag]}" if tag in names else tag
+        )
+        for tag in catalog.languages
+    ]
+
+
+def voice_options(voices: list[Voice] | tuple[Voice, ...]) -> list[SelectOptionDict]:
+    """Voices for a picker."""
+    return [
+        SelectOptionDict(value=voice.short_name, label=voice_label(voice))
+        for voice in voices
+    ]
+
+
+def voice_settings_schema(voice: Voice) -> probatio.Schema:
+    """How `voice` may speak: only its own styles and roles are offered.
+
+    A role and a style degree only qualify a style (Azure ignores
+    mstts:express-as without one), so a voice without styles gets neither.
+    """
+    schema: dict[probatio.Marker, Any] = {}
+    if voice.styles:
+        schema[probatio.Optional(CONF_STYLE)] = SelectSelector(
+            SelectSelectorConfig(
+                options=list(voice.styles), mode=SelectSelectorMode.DROPDOWN
+            )
+        )
+        schema[probatio.Optional(CONF_STYLE_DEGREE)] = STYLE_DEGREE_SELECTOR
+    if voice.roles and voice.styles:
+        schema[probatio.Optional(CONF_ROLE)] = SelectSelector(
+            SelectSelectorConfig(
+                options=list(voice.roles), mode=SelectSelectorMode.DROPDOWN
+            )
+        )
+    schema[probatio.Optional(CONF_RATE)] = RATE_SELECTOR
+    schema[probatio.Optional(CONF_PITCH)] = PITCH_SELECTOR
+    schema[probatio.Optional(CONF_VOLUME)] = VOLUME_SELECTOR
+    return probatio.Schema(schema)
+
+
+def voice_settings_for(voice: Voice, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the voice settings in `settings` that `voice` can use.
+
+    A style or role chosen for another voice is dropped, and the style
+    degree with it when the style goes.
+    """
+    kept = {
+        key: value
+        for key in VOICE_SETTINGS
+        if (value := settings.get(key)) is not None and value != ""
+    }
+    if (
+        CONF_STYLE in kept and kept[CONF_STYLE] not in voice.styles
+    ) or not voice.styles:
+        kept.pop(CONF_STYLE, None)
+        kept.pop(CONF_STYLE_DEGREE, None)
+    if (CONF_ROLE in kept and kept[CONF_ROLE] not in voice.roles) or not voice.styles:
+        kept.pop(CONF_ROLE, None)
+    for key in (CONF_RATE, CONF_PITCH, CONF_VOLUME):
+        # The sliders step by whole percents: store 10, not 10.0.
+        if isinstance(value := kept.get(key), float) and value.is_integer():
+            kept[key] = int(value)
+    return kept
+
+
+class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add, re-authenticate or reconfigure a speech service."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._cloud = AzureCloud.GLOBAL
+        self._data: dict[str, Any] = {}
+        self._voices = VoiceCatalog(())
+        self._language = ""
+
+    @override
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Let the user pick the service."""
+        return self.async_show_menu(step_id="user", menu_options=[SERVICE_AZURE])
+
+    async def async_step_azure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask which Azure cloud the Speech resource lives in."""
+        if user_input is not None:
+            self._cloud = AzureCloud(user_input[CONF_CLOUD])
+            if self._cloud is AzureCloud.CUSTOM:
+                return await self.async_step_azure_custom()
+            return await self.async_step_azure_region()
+        return self.async_show_form(step_id="azure", data_schema=_cloud_schema())
+
+    async def async_step_azure_region(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the region and key of a resource in a regional cloud."""
+        return await self._async_step_credentials("azure_region", user_input)
+
+    async def async_step_azure_custom(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a custom endpoint (or a Speech container) and its key."""
+        return await self._async_step_credentials("azure_custom", user_input)
+
+    async def async_step_language(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask which language to speak by default."""
+        if user_input is not None:
+            self._language = user_input[CONF_LANGUAGE]
+            return await self.async_step_voice()
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_LANGUAGE): SelectSelector(
+                    SelectSelectorConfig(
+                        options=language_options(self._voices),
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                )
+            }
+        )
+        default = default_language(
+            self._voices, self.hass.config.language, self.hass.config.country
+        )
+        return self.async_show_form(
+            step_id="language",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_LANGUAGE: default}
+            ),
+        )
+
+    async def async_step_voice(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the voice among those speaking the chosen language."""
+        if user_input is not None:
+            return self.async_create_entry(
+                title=entry_title(self._data),
+                data=self._data,
+                options={
+                    CONF_VOICE: user_input[CONF_VOICE],
+                    CONF_LANGUAGE: self._language,
+                },
+            )
+        voices = self._voices.voices_for(self._language)
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_VOICE): SelectSelector(
+                    SelectSelectorConfig(
+                        options=voice_options(voices),
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="voice",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_VOICE: voices[0].short_name}
+            ),
+            description_placeholders={"language": self._language},
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start re-authentication after the service rejected the key."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new key for the same resource."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY].strip()}
+            try:
+                await async_fetch_voices(self.hass, data)
+            except CredentialsCheckError as err:
+                errors = err.errors
+            else:
+                unique_id = unique_id_for(data)
+                if self._belongs_to_another_entry(unique_id, entry):
+                    return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(
+                    entry,
+                    data_updates={CONF_API_KEY: data[CONF_API_KEY]},
+                    unique_id=unique_id,
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=probatio.Schema(
+                {probatio.Required(CONF_API_KEY): PASSWORD_SELECTOR}
+            ),
+            errors=errors,
+            description_placeholders={"resource": resource_name(entry.data)},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the cloud again, the current one suggested."""
+        if user_input is not None:
+            self._cloud = AzureCloud(user_input[CONF_CLOUD])
+            if self._cloud is AzureCloud.CUSTOM:
+                return await self.async_step_reconfigure_custom()
+            return await self.async_step_reconfigure_region()
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                _cloud_schema(), self._get_reconfigure_entry().data
+            ),
+        )
+
+    async def async_step_reconfigure_region(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the new region; an empty key keeps the current one."""
+        return await self._async_step_credentials("reconfigure_region", user_input)
+
+    async def async_step_reconfigure_custom(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the new endpoint; an empty key keeps the current one."""
+        return await self._async_step_credentials("reconfigure_custom", user_input)
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> CloudSpeechOptionsFlow:
+        """Choose the voice and how it speaks."""
+        return CloudSpeechOptionsFlow()
+
+    async def _async_step_credentials(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Show, check and use the credentials of `self._cloud`."""
+        reconfiguring = self.source == SOURCE_RECONFIGURE
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = self._credentials(user_input)
+            try:
+                self._voices = await async_fetch_voices(self.hass, data)
+            except CredentialsCheckError as err:
+                errors = err.errors
+            else:
+                return await self._async_use_credentials(data)
+            suggested: Mapping[str, Any] = user_input
+        elif reconfiguring:
+            current = self._get_reconfigure_entry().data
+            suggested = {
+                key: current[key]
+                for key in (CONF_REGION, CONF_ENDPOINT)
+                if key in current and current.get(CONF_CLOUD) == self._cloud
+            }
+        else:
+            suggested = {}
+
+        if self._cloud is AzureCloud.CUSTOM:
+            schema = _custom_schema()
+            placeholders = CUSTOM_ENDPOINT_EXAMPLES
+        else:
+            schema = _region_schema(self._cloud, key_required=not reconfiguring)
+            placeholders = {"portal_url": PORTAL_URLS[self._cloud]}
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _credentials(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """Entry data for the form's input (and, reconfiguring, the entry's)."""
+        data: dict[str, Any] = {}
+        if self.source == SOURCE_RECONFIGURE:
+            # Keep what the form does not ask for (such as the auth mode).
+            data = {
+                key: value
+                for key, value in self._get_reconfigure_entry().data.items()
+                if key not in (CONF_REGION, CONF_ENDPOINT)
+            }
+        data[CONF_SERVICE] = SERVICE_AZURE
+        data[CONF_CLOUD] = self._cloud.value
+        if self._cloud is AzureCloud.CUSTOM:
+            data[CONF_ENDPOINT] = str(user_input[CONF_ENDPOINT]).strip()
+        else:
+            data[CONF_REGION] = user_input[CONF_REGION]
+        if api_key := str(user_input.get(CONF_API_KEY) or "").strip():
+            data[CONF_API_KEY] = api_key
+        return data
+
+    async def _async_use_credentials(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Update the reconfigured entry, or go on to choose a voice."""
+        unique_id = unique_id_for(data)
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            if self._belongs_to_another_entry(unique_id, entry):
+                return self.async_abort(reason="already_configured")
+            return self.async_update_reload_and_abort(
+                entry, data=data, unique_id=unique_id, title=entry_title(data)
+            )
+        await self.async_set_unique_id(unique_id)
+        self._abort_if_unique_id_configured()
+        self._data = data
+        return await self.async_step_language()
+
+    def _belongs_to_another_entry(self, unique_id: str, entry: ConfigEntry) -> bool:
+        """Whether an entry other than `entry` already uses `unique_id`."""
+        other = self.hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, unique_id
+        )
+        return other is not None and other.entry_id != entry.entry_id
+
+
+class CloudSpeechOptionsFlow(OptionsFlowWithReload):
+    """Choose the voice and output format, then how the voice speaks."""
+
+    _voice: Voice  # chosen in the init step
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._options: dict[str, Any] = {}
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the voice and the output format."""
+        entry: CloudSpeechConfigEntry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            # The voices come from the loaded entry.
+            return self.async_abort(reason="not_loaded")
+        catalog = entry.runtime_data.voices
+        if user_input is not None:
+            # The selector only accepts the catalog's voices.
+            voice = {voice.short_name: voice for voice in catalog.voices}[
+                user_input[CONF_VOICE]
+            ]
+            self._voice = voice
+            self._options = {**entry.options, **user_input}
+            language = entry.options.get(CONF_LANGUAGE)
+            if not language or not voice.speaks(language):
+                # A default language the voice cannot speak would make the
+                # entity pick another voice than the one chosen here.
+                self._options[CONF_LANGUAGE] = normalize_language_tag(voice.locale)
+            return await self.async_step_voice_settings()
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_VOICE): SelectSelector(
+                    SelectSelectorConfig(
+                        options=voice_options(catalog.voices),
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                probatio.Required(CONF_OUTPUT_FORMAT): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(OUTPUT_FORMATS),
+                        translation_key=CONF_OUTPUT_FORMAT,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_OUTPUT_FORMAT: DEFAULT_OUTPUT_FORMAT, **entry.options}
+            ),
+        )
+
+    async def async_step_voice_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask how the chosen voice speaks."""
+        voice = self._voice
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings = voice_settings_for(voice, user_input)
+            # speech/ssml.py's rule, shown on the field rather than at each call.
+            errors = {
+                key: f"{key}_without_style"
+                for key in (CONF_STYLE_DEGREE, CONF_ROLE)
+                if key in settings and CONF_STYLE not in settings
+            }
+            if not errors:
+                options = {
+                    key: value
+                    for key, value in self._options.items()
+                    if key not in VOICE_SETTINGS
+                }
+                return self.async_create_entry(data=options | settings)
+            suggested = user_input
+        else:
+            suggested = voice_settings_for(voice, self.config_entry.options)
+        return self.async_show_form(
+            step_id="voice_settings",
+            data_schema=self.add_suggested_values_to_schema(
+                voice_settings_schema(voice), suggested
+            ),
+            errors=errors,
+            description_placeholders={"voice": voice_label(voice)},
+        )
+
+
+def _cloud_schema() -> probatio.Schema:
+    """Return the Azure cloud picker."""
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_CLOUD): SelectSelector(
+                SelectSelectorConfig(
+                    options=[cloud.value for cloud in AzureCloud],
+                    translation_key=CONF_CLOUD,
+                    mode=SelectSelectorMode.LIST,
+                )
+            )
+        }
+    )
+
+
+def _region_schema(cloud: AzureCloud, *, key_required: bool) -> probatio.Schema:
+    """Region and key of a resource in a regional cloud."""
+    key = probatio.Required if key_required else probatio.Optional
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_REGION): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(REGIONS[cloud]), mode=SelectSelectorMode.DROPDOWN
+                )
+            ),
+            key(CONF_API_KEY): PASSWORD_SELECTOR,
+        }
+    )
+
+
+def _custom_schema() -> probatio.Schema:
+    """Endpoint and optional key (Speech containers need none)."""
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_ENDPOINT): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.URL)
+            ),
+            probatio.Optional(CONF_API_KEY): PASSWORD_SELECTOR,
+        }
+    )
