@@ -27,6 +27,7 @@ from .http import (
     Sleep,
     Timeouts,
     host_of,
+    normalize_base_url,
     request_json,
     request_text,
     stream_audio,
@@ -187,36 +188,8 @@ def azure_endpoints(
 
 def _custom_endpoints(endpoint: str | None) -> AzureEndpoints:
     """Validate a custom endpoint and derive its URLs."""
-    text = (endpoint or "").strip()
-
-    def invalid(problem: str, *, echo: bool = True) -> InvalidRequestError:
-        return InvalidRequestError(
-            f"Invalid endpoint: {problem}", field="endpoint", value=text if echo else ""
-        )
-
-    if not text:
-        raise invalid("an endpoint URL is required for a custom endpoint")
-    if not text.isprintable() or any(c.isspace() for c in text):
-        raise invalid("it contains spaces or control characters", echo=False)
-    try:
-        parts = urlsplit(text)
-        hostname = parts.hostname
-        port = parts.port
-    except ValueError:
-        raise invalid("it is not a valid URL") from None
-    if parts.username is not None or parts.password is not None:
-        # Never echo it: the user info may be a password.
-        raise invalid("credentials in the URL are not supported", echo=False)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise invalid("the URL must start with http:// or https://")
-    if not hostname:
-        raise invalid("the URL has no host")
-    if parts.query or parts.fragment or "?" in text or "#" in text:
-        raise invalid("the URL must not have a query or a fragment")
-    netloc = f"[{hostname}]" if ":" in hostname else hostname
-    if port is not None:
-        netloc = f"{netloc}:{port}"
-    base = f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+    base, netloc = normalize_base_url(endpoint or "")
+    hostname = urlsplit(base).hostname or ""
     if hostname.endswith(CUSTOM_SUBDOMAIN_SUFFIXES):
         return AzureEndpoints(
             synthesis_url=f"{base}/tts/cognitiveservices/v1",

@@ -15,7 +15,6 @@ from enum import StrEnum
 import json
 import re
 from typing import Final
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -28,6 +27,7 @@ from .http import (
     Timeouts,
     clean_reason,
     default_reason,
+    normalize_base_url,
     request_json,
     stream_audio,
 )
@@ -138,7 +138,7 @@ class ConvaiClient:
             raise InvalidRequestError(
                 "The API key contains characters a key cannot have", field="api_key"
             )
-        self._base_url, self._host = _validate_base_url(base_url)
+        self._base_url, self._host = normalize_base_url(base_url)
         self._session = session
         self._api_key = key
         self._timeouts = timeouts
@@ -281,45 +281,6 @@ class ConvaiClient:
     def _headers(self) -> dict[str, str]:
         """Return the credential header."""
         return {_KEY_HEADER: self._api_key}
-
-
-def _validate_base_url(url: str) -> tuple[str, str]:
-    """Check a base URL; return it normalized, and its host for messages.
-
-    Raises:
-        InvalidRequestError: `field` is ``"endpoint"``.
-
-    """
-    text = url.strip() if isinstance(url, str) else ""
-
-    def invalid(problem: str, *, echo: bool = True) -> InvalidRequestError:
-        return InvalidRequestError(
-            f"Invalid endpoint: {problem}", field="endpoint", value=text if echo else ""
-        )
-
-    if not text:
-        raise invalid("a URL is required")
-    if not text.isprintable() or any(c.isspace() for c in text):
-        raise invalid("it contains spaces or control characters", echo=False)
-    try:
-        parts = urlsplit(text)
-        hostname = parts.hostname
-        port = parts.port
-    except ValueError:
-        raise invalid("it is not a valid URL") from None
-    if parts.username is not None or parts.password is not None:
-        # Never echo it: the user info may be a password.
-        raise invalid("credentials in the URL are not supported", echo=False)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise invalid("the URL must start with http:// or https://")
-    if not hostname:
-        raise invalid("the URL has no host")
-    if parts.query or parts.fragment or "?" in text or "#" in text:
-        raise invalid("the URL must not have a query or a fragment")
-    host = f"[{hostname}]" if ":" in hostname else hostname
-    if port is not None:
-        host = f"{host}:{port}"
-    return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}", host
 
 
 def _is_audio(start: bytes, encoding: ConvaiEncoding) -> bool:

@@ -19,12 +19,13 @@ from email.utils import parsedate_to_datetime
 import json
 import logging
 import math
-from typing import Final, NoReturn
+from typing import Final, NoReturn, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from .errors import (
+    InvalidRequestError,
     SpeechAuthenticationError,
     SpeechBadRequestError,
     SpeechConnectionError,
@@ -625,18 +626,24 @@ def _too_large(host: str, max_bytes: int) -> NoReturn:
     raise SpeechResponseError(f"{host} returned more than {max_bytes} bytes")
 
 
+class RequestOptions(TypedDict, total=False):
+    """How `request_text` and `request_json` send a request (as `request_bytes`)."""
+
+    data: bytes | None
+    timeouts: Timeouts
+    retry: RetryPolicy
+    sleep: Sleep
+    reason_parser: ReasonParser
+    max_bytes: int
+
+
 async def request_text(
     session: aiohttp.ClientSession,
     method: str,
     url: str,
     *,
     headers: Mapping[str, str],
-    data: bytes | None = None,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    sleep: Sleep = asyncio.sleep,
-    reason_parser: ReasonParser = default_reason,
-    max_bytes: int = DEFAULT_MAX_BODY,
+    **options: Unpack[RequestOptions],
 ) -> str:
     """Send a request and return the body as text (as `request_bytes`).
 
@@ -644,16 +651,7 @@ async def request_text(
     bytes are replaced rather than failing.
     """
     body, charset = await request_bytes(
-        session,
-        method,
-        url,
-        headers=headers,
-        data=data,
-        timeouts=timeouts,
-        retry=retry,
-        sleep=sleep,
-        reason_parser=reason_parser,
-        max_bytes=max_bytes,
+        session, method, url, headers=headers, **options
     )
     return body.decode(charset or "utf-8", "replace")
 
@@ -664,12 +662,7 @@ async def request_json(
     url: str,
     *,
     headers: Mapping[str, str],
-    data: bytes | None = None,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    sleep: Sleep = asyncio.sleep,
-    reason_parser: ReasonParser = default_reason,
-    max_bytes: int = DEFAULT_MAX_BODY,
+    **options: Unpack[RequestOptions],
 ) -> object:
     """Send a request and return the body parsed as JSON (as `request_bytes`).
 
@@ -681,19 +674,52 @@ async def request_json(
 
     """
     body, charset = await request_bytes(
-        session,
-        method,
-        url,
-        headers=headers,
-        data=data,
-        timeouts=timeouts,
-        retry=retry,
-        sleep=sleep,
-        reason_parser=reason_parser,
-        max_bytes=max_bytes,
+        session, method, url, headers=headers, **options
     )
     try:
         # json.loads detects UTF-8/16/32 itself; a declared charset wins.
         return json.loads(body.decode(charset) if charset else body)
     except ValueError, UnicodeDecodeError:
         raise SpeechResponseError(f"{host_of(url)} returned invalid JSON") from None
+
+
+def normalize_base_url(url: str) -> tuple[str, str]:
+    """Check a user-given base URL; return it normalized, and its host for messages.
+
+    Only http and https, with a host, and no credentials, query or fragment.
+    Trailing slashes are dropped; the host keeps an explicit port.
+
+    Raises:
+        InvalidRequestError: `field` is ``"endpoint"``.
+
+    """
+    text = url.strip() if isinstance(url, str) else ""
+
+    def invalid(problem: str, *, echo: bool = True) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"Invalid endpoint: {problem}", field="endpoint", value=text if echo else ""
+        )
+
+    if not text:
+        raise invalid("a URL is required")
+    if not text.isprintable() or any(c.isspace() for c in text):
+        raise invalid("it contains spaces or control characters", echo=False)
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise invalid("it is not a valid URL") from None
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the user info may be a password.
+        raise invalid("credentials in the URL are not supported", echo=False)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise invalid("the URL must start with http:// or https://")
+    if not hostname:
+        raise invalid("the URL has no host")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise invalid("the URL must not have a query or a fragment")
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    if port is not None:
+        host = f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}", host
