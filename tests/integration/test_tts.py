@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 import io
 from pathlib import Path
@@ -382,6 +383,9 @@ async def test_llm_deltas_are_spoken_in_order(
     assert mp3_frame_count(audio) > 0
     assert " ".join(emulator.spoken_texts()) == reply
     assert emulator.spoken_texts()[0] == "The lights are on."
+    # Key mode: one request per batch, no token round trips.
+    assert len(emulator.requests_for("synthesis")) == len(emulator.spoken_texts())
+    assert emulator.requests_for("token") == []
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -404,3 +408,30 @@ async def test_failure_mid_stream_fails_the_whole_message_and_caches_nothing(
     await hass.async_block_till_done(wait_background_tasks=True)
     [cached] = tts_cache_dir.iterdir()
     assert cached.read_bytes().endswith(audio[-100:])
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_abandoned_stream_cancels_requests_in_flight(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    # Slow audio, so requests are still streaming when the listener goes away.
+    emulator.bytes_per_second = 4000
+    emulator.chunk_size = 500
+    engine = get_engine_instance(hass, ENTITY_ID)
+    assert isinstance(engine, tts.TextToSpeechEntity)
+    response = await engine.async_stream_tts_audio(
+        TTSAudioRequest(
+            "zh-CN",
+            {},
+            text_stream("First one here. Second one here. Third one is here."),
+        )
+    )
+
+    await anext(response.data_gen)
+    assert emulator.open_requests > 0
+    await response.data_gen.aclose()
+
+    await emulator.wait_for_requests("synthesis", count=1)
+    async with asyncio.timeout(5):
+        while emulator.open_requests:  # noqa: ASYNC110 - the emulator has no event
+            await asyncio.sleep(0.01)
