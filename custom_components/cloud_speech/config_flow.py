@@ -1,9 +1,10 @@
 """Config flow for Cloud Speech: service → credentials → language → voice.
 
 The same credential steps serve a new entry and a reconfiguration, and one
-function checks every set of credentials (new, reconfigured or re-entered
-after the service rejected a key): it fetches the voice list, which both
-proves the key works and gives the voices to choose from.
+function checks every set of credentials of either service (new,
+reconfigured or re-entered after the service rejected a key): it fetches the
+voice list, which both proves the key works and gives the voices to choose
+from. The language and voice steps then serve Azure and Convai alike.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -40,6 +42,7 @@ import probatio
 from . import CloudSpeechConfigEntry
 from .const import (
     CONF_CLOUD,
+    CONF_ENCODING,
     CONF_ENDPOINT,
     CONF_LANGUAGE,
     CONF_OUTPUT_FORMAT,
@@ -52,10 +55,13 @@ from .const import (
     CONF_STYLE_DEGREE,
     CONF_VOICE,
     CONF_VOLUME,
+    CONVAI_ENCODINGS,
+    DEFAULT_CONVAI_ENCODING,
     DEFAULT_OUTPUT_FORMAT,
     DOMAIN,
     OUTPUT_FORMATS,
     SERVICE_AZURE,
+    SERVICE_CONVAI,
 )
 from .helpers import create_client, entry_title, resource_name, unique_id_for
 from .speech.azure import REGIONS, AzureCloud
@@ -82,6 +88,11 @@ CUSTOM_ENDPOINT_EXAMPLES: Final = {
     "resource_example": "https://NAME.cognitiveservices.azure.com",
     "container_example": "http://HOST:5000",
 }
+#: Where Convai users sign in to copy their API key.
+CONVAI_URL: Final = "https://convai.com"
+#: The collapsed part of the Convai form: the endpoint, which only a developer
+#: (pointing the integration at an emulator or a proxy) changes.
+SECTION_ADVANCED: Final = "advanced"
 FALLBACK_LANGUAGE: Final = "en-US"
 
 #: Entry options that describe how the chosen voice speaks; they are set
@@ -261,6 +272,7 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def __init__(self) -> None:
         """Start with nothing chosen."""
+        self._service = SERVICE_AZURE
         self._cloud = AzureCloud.GLOBAL
         self._data: dict[str, Any] = {}
         self._voices = VoiceCatalog(())
@@ -271,7 +283,9 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Let the user pick the service."""
-        return self.async_show_menu(step_id="user", menu_options=[SERVICE_AZURE])
+        return self.async_show_menu(
+            step_id="user", menu_options=[SERVICE_AZURE, SERVICE_CONVAI]
+        )
 
     async def async_step_azure(
         self, user_input: dict[str, Any] | None = None
@@ -295,6 +309,13 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for a custom endpoint (or a Speech container) and its key."""
         return await self._async_step_credentials("azure_custom", user_input)
+
+    async def async_step_convai(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the Convai API key (and, for developers, another endpoint)."""
+        self._service = SERVICE_CONVAI
+        return await self._async_step_credentials("convai", user_input)
 
     async def async_step_language(
         self, user_input: dict[str, Any] | None = None
@@ -394,7 +415,9 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the cloud again, the current one suggested."""
+        """Ask for the cloud again, the current one suggested; Convai has none."""
+        if self._get_reconfigure_entry().data.get(CONF_SERVICE) == SERVICE_CONVAI:
+            return await self.async_step_reconfigure_convai()
         if user_input is not None:
             self._cloud = AzureCloud(user_input[CONF_CLOUD])
             if self._cloud is AzureCloud.CUSTOM:
@@ -419,6 +442,13 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the new endpoint; an empty key keeps the current one."""
         return await self._async_step_credentials("reconfigure_custom", user_input)
 
+    async def async_step_reconfigure_convai(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new Convai key or endpoint; an empty key keeps the current one."""
+        self._service = SERVICE_CONVAI
+        return await self._async_step_credentials("reconfigure_convai", user_input)
+
     @staticmethod
     @callback
     @override
@@ -429,8 +459,9 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_step_credentials(
         self, step_id: str, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
-        """Show, check and use the credentials of `self._cloud`."""
+        """Show, check and use the credentials of `self._service` (and `self._cloud`)."""
         reconfiguring = self.source == SOURCE_RECONFIGURE
+        convai = self._service == SERVICE_CONVAI
         errors: dict[str, str] = {}
         if user_input is not None:
             data = self._credentials(user_input)
@@ -438,20 +469,37 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._voices = await async_fetch_voices(self.hass, data)
             except CredentialsCheckError as err:
                 errors = err.errors
+                if convai and CONF_ENDPOINT in errors:
+                    # The field lives in a section, and forms show errors per
+                    # top-level field: the section's.
+                    errors = {SECTION_ADVANCED: errors[CONF_ENDPOINT]}
             else:
                 return await self._async_use_credentials(data)
             suggested: Mapping[str, Any] = user_input
         elif reconfiguring:
             current = self._get_reconfigure_entry().data
-            suggested = {
-                key: current[key]
-                for key in (CONF_REGION, CONF_ENDPOINT)
-                if key in current and current.get(CONF_CLOUD) == self._cloud
-            }
+            if convai:
+                endpoint = current.get(CONF_ENDPOINT)
+                suggested = {
+                    SECTION_ADVANCED: {CONF_ENDPOINT: endpoint} if endpoint else {}
+                }
+            else:
+                suggested = {
+                    key: current[key]
+                    for key in (CONF_REGION, CONF_ENDPOINT)
+                    if key in current and current.get(CONF_CLOUD) == self._cloud
+                }
         else:
             suggested = {}
 
-        if self._cloud is AzureCloud.CUSTOM:
+        placeholders: Mapping[str, str]
+        if convai:
+            schema = _convai_schema(
+                key_required=not reconfiguring,
+                expanded=bool(suggested.get(SECTION_ADVANCED)),
+            )
+            placeholders = {"convai_url": CONVAI_URL}
+        elif self._cloud is AzureCloud.CUSTOM:
             schema = _custom_schema()
             placeholders = CUSTOM_ENDPOINT_EXAMPLES
         else:
@@ -474,12 +522,18 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
                 for key, value in self._get_reconfigure_entry().data.items()
                 if key not in (CONF_REGION, CONF_ENDPOINT)
             }
-        data[CONF_SERVICE] = SERVICE_AZURE
-        data[CONF_CLOUD] = self._cloud.value
-        if self._cloud is AzureCloud.CUSTOM:
-            data[CONF_ENDPOINT] = str(user_input[CONF_ENDPOINT]).strip()
+        data[CONF_SERVICE] = self._service
+        if self._service == SERVICE_CONVAI:
+            advanced = user_input.get(SECTION_ADVANCED) or {}
+            # Empty: Convai itself (helpers.create_client's default).
+            if endpoint := str(advanced.get(CONF_ENDPOINT) or "").strip():
+                data[CONF_ENDPOINT] = endpoint
         else:
-            data[CONF_REGION] = user_input[CONF_REGION]
+            data[CONF_CLOUD] = self._cloud.value
+            if self._cloud is AzureCloud.CUSTOM:
+                data[CONF_ENDPOINT] = str(user_input[CONF_ENDPOINT]).strip()
+            else:
+                data[CONF_REGION] = user_input[CONF_REGION]
         if api_key := str(user_input.get(CONF_API_KEY) or "").strip():
             data[CONF_API_KEY] = api_key
         return data
@@ -508,9 +562,9 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class CloudSpeechOptionsFlow(OptionsFlowWithReload):
-    """Choose the voice and output format, then how the voice speaks."""
+    """Choose the default voice and audio format (for Azure: how the voice speaks)."""
 
-    _voice: Voice  # chosen in the init step
+    _voice: Voice  # chosen in the first step
 
     def __init__(self) -> None:
         """Start with nothing chosen."""
@@ -524,43 +578,73 @@ class CloudSpeechOptionsFlow(OptionsFlowWithReload):
         if entry.state is not ConfigEntryState.LOADED:
             # The voices come from the loaded entry.
             return self.async_abort(reason="not_loaded")
-        catalog = entry.runtime_data.voices
+        if entry.data.get(CONF_SERVICE) == SERVICE_CONVAI:
+            return await self.async_step_convai()
         if user_input is not None:
-            # The selector only accepts the catalog's voices.
-            voice = {voice.short_name: voice for voice in catalog.voices}[
-                user_input[CONF_VOICE]
-            ]
-            self._voice = voice
-            self._options = {**entry.options, **user_input}
-            language = entry.options.get(CONF_LANGUAGE)
-            if not language or not voice.speaks(language):
-                # A default language the voice cannot speak would make the
-                # entity pick another voice than the one chosen here.
-                self._options[CONF_LANGUAGE] = normalize_language_tag(voice.locale)
+            self._choose_voice(user_input)
             return await self.async_step_voice_settings()
+        return self._show_voice_form(
+            "init",
+            CONF_OUTPUT_FORMAT,
+            list(OUTPUT_FORMATS),
+            DEFAULT_OUTPUT_FORMAT,
+        )
+
+    async def async_step_convai(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the Convai voice and encoding; Convai voices have no settings."""
+        if user_input is not None:
+            self._choose_voice(user_input)
+            return self.async_create_entry(data=self._options)
+        return self._show_voice_form(
+            "convai", CONF_ENCODING, list(CONVAI_ENCODINGS), DEFAULT_CONVAI_ENCODING
+        )
+
+    def _show_voice_form(
+        self, step_id: str, format_key: str, formats: list[str], default_format: str
+    ) -> ConfigFlowResult:
+        """The voice picker and the audio format picker (`format_key`)."""
+        entry: CloudSpeechConfigEntry = self.config_entry
         schema = probatio.Schema(
             {
                 probatio.Required(CONF_VOICE): SelectSelector(
                     SelectSelectorConfig(
-                        options=voice_options(catalog.voices),
+                        options=voice_options(entry.runtime_data.voices.voices),
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
-                probatio.Required(CONF_OUTPUT_FORMAT): SelectSelector(
+                probatio.Required(format_key): SelectSelector(
                     SelectSelectorConfig(
-                        options=list(OUTPUT_FORMATS),
-                        translation_key=CONF_OUTPUT_FORMAT,
+                        options=formats,
+                        translation_key=format_key,
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
             }
         )
         return self.async_show_form(
-            step_id="init",
+            step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                schema, {CONF_OUTPUT_FORMAT: DEFAULT_OUTPUT_FORMAT, **entry.options}
+                schema, {format_key: default_format, **entry.options}
             ),
         )
+
+    def _choose_voice(self, user_input: Mapping[str, Any]) -> None:
+        """Keep the chosen voice and the options it implies."""
+        entry: CloudSpeechConfigEntry = self.config_entry
+        catalog = entry.runtime_data.voices
+        # The selector only accepts the catalog's voices.
+        voice = {voice.short_name: voice for voice in catalog.voices}[
+            user_input[CONF_VOICE]
+        ]
+        self._voice = voice
+        self._options = {**entry.options, **user_input}
+        language = entry.options.get(CONF_LANGUAGE)
+        if not language or not voice.speaks(language):
+            # A default language the voice cannot speak would make the
+            # entity pick another voice than the one chosen here.
+            self._options[CONF_LANGUAGE] = normalize_language_tag(voice.locale)
 
     async def async_step_voice_settings(
         self, user_input: dict[str, Any] | None = None
@@ -634,5 +718,25 @@ def _custom_schema() -> probatio.Schema:
                 TextSelectorConfig(type=TextSelectorType.URL)
             ),
             probatio.Optional(CONF_API_KEY): PASSWORD_SELECTOR,
+        }
+    )
+
+
+def _convai_schema(*, key_required: bool, expanded: bool) -> probatio.Schema:
+    """The API key, and the endpoint in a section collapsed unless it is set."""
+    key = probatio.Required if key_required else probatio.Optional
+    return probatio.Schema(
+        {
+            key(CONF_API_KEY): PASSWORD_SELECTOR,
+            probatio.Required(SECTION_ADVANCED): section(
+                probatio.Schema(
+                    {
+                        probatio.Optional(CONF_ENDPOINT): TextSelector(
+                            TextSelectorConfig(type=TextSelectorType.URL)
+                        )
+                    }
+                ),
+                {"collapsed": not expanded},
+            ),
         }
     )

@@ -16,15 +16,20 @@ import homeassistant
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.cloud_speech as integration
-from custom_components.cloud_speech.config_flow import CloudSpeechConfigFlow
+from custom_components.cloud_speech.config_flow import (
+    SECTION_ADVANCED,
+    CloudSpeechConfigFlow,
+    CloudSpeechOptionsFlow,
+)
 from custom_components.cloud_speech.const import (
     CONF_CLOUD,
+    CONF_ENCODING,
     CONF_ENDPOINT,
     CONF_LANGUAGE,
     CONF_OUTPUT_FORMAT,
@@ -37,14 +42,16 @@ from custom_components.cloud_speech.const import (
     CONF_STYLE_DEGREE,
     CONF_VOICE,
     CONF_VOLUME,
+    CONVAI_ENCODINGS,
     DEFAULT_OUTPUT_FORMAT,
     DOMAIN,
     OUTPUT_FORMATS,
     SERVICE_AZURE,
+    SERVICE_CONVAI,
 )
-from custom_components.cloud_speech.helpers import unique_id_for
+from custom_components.cloud_speech.helpers import entry_title, unique_id_for
 from custom_components.cloud_speech.speech.azure import REGIONS, AzureCloud
-from tests.emulator import TEST_KEY, Emulator, EmulatorServer, Fault
+from tests.emulator import CONVAI_TEST_KEY, TEST_KEY, Emulator, EmulatorServer, Fault
 
 from .conftest import AZURE_CHINA_DATA
 
@@ -175,7 +182,7 @@ async def test_first_step_is_a_menu_of_services(hass: HomeAssistant) -> None:
 
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
-    assert result["menu_options"] == [SERVICE_AZURE]
+    assert result["menu_options"] == [SERVICE_AZURE, SERVICE_CONVAI]
 
 
 async def test_azure_asks_for_the_cloud_first(hass: HomeAssistant) -> None:
@@ -963,6 +970,434 @@ async def test_reconfigure_to_an_invalid_endpoint_shows_the_error(
     assert result["errors"] == {CONF_ENDPOINT: "invalid_endpoint"}
 
 
+# --- Convai ----------------------------------------------------------------------
+
+CONVAI_DATA: dict[str, Any] = {
+    CONF_SERVICE: SERVICE_CONVAI,
+    CONF_API_KEY: CONVAI_TEST_KEY,
+}
+RACHEL = "21m00Tcm4TlvDq8ikWAM"  # ElevenLabs, en-US
+OLD_BRITISH_MAN = "Old British Man"  # ElevenLabs, en-GB
+MANDARIN = "cmn-CN-Wavenet-A"  # listed by Convai as cmn-CN
+NO_ENDPOINT: dict[str, Any] = {SECTION_ADVANCED: {}}
+
+
+async def start_convai_flow(hass: HomeAssistant) -> ConfigFlowResult:
+    """Open the flow and pick Convai; returns the key form."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    return await submit(hass, result, {"next_step_id": SERVICE_CONVAI})
+
+
+def advanced_section(result: ConfigFlowResult) -> section:
+    """The collapsible section of the Convai forms."""
+    value = schema_of(result)[SECTION_ADVANCED]
+    assert isinstance(value, section)
+    return value
+
+
+def suggested_endpoint(result: ConfigFlowResult) -> Any:
+    [marker] = advanced_section(result).schema.schema
+    assert str(marker) == CONF_ENDPOINT
+    return (marker.description or {}).get("suggested_value")
+
+
+async def setup_convai_entry(
+    hass: HomeAssistant,
+    data: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """Set up a Convai entry (speaking with Rachel unless told otherwise)."""
+    data = data or CONVAI_DATA
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=entry_title(data),
+        data=data,
+        options=options or {CONF_VOICE: RACHEL, CONF_LANGUAGE: "en-US"},
+        unique_id=unique_id_for(data),
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_convai_key_creates_entry_titled_convai(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    """Key → language → voice; the one Convai flow test that sets the entry up."""
+    result = await start_convai_flow(hass)
+    assert result["step_id"] == SERVICE_CONVAI
+    assert fields(result) == [CONF_API_KEY, SECTION_ADVANCED]
+    assert selector_config(result, CONF_API_KEY)["type"] == "password"
+    assert result["description_placeholders"] == {"convai_url": "https://convai.com"}
+
+    result = await submit(
+        hass, result, {CONF_API_KEY: f" {CONVAI_TEST_KEY} ", **NO_ENDPOINT}
+    )
+    assert result["step_id"] == "language"
+    result = await submit(hass, result, {CONF_LANGUAGE: "en-US"})
+    assert result["step_id"] == "voice"
+    result = await submit(hass, result, {CONF_VOICE: RACHEL})
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Convai"
+    assert result["data"] == CONVAI_DATA
+    assert result["options"] == {CONF_VOICE: RACHEL, CONF_LANGUAGE: "en-US"}
+    entry = result["result"]
+    assert entry.unique_id == unique_id_for(CONVAI_DATA)
+    assert entry.state is ConfigEntryState.LOADED
+    assert {r.host for r in emulator.requests_for("convai_voices")} == {
+        "api.convai.com"
+    }
+    assert emulator.requests_for("voices") == []  # nothing asked of Azure
+
+
+async def test_convai_endpoint_is_a_collapsed_optional_field(
+    hass: HomeAssistant,
+) -> None:
+    result = await start_convai_flow(hass)
+
+    advanced = advanced_section(result)
+    assert advanced.options == {"collapsed": True}
+    [marker] = advanced.schema.schema
+    assert isinstance(marker, probatio.Optional)
+    assert dict(advanced.schema.schema[marker].config)["type"] == "url"
+
+
+@pytest.mark.usefixtures("skip_setup")
+async def test_wrong_convai_key_shows_invalid_auth_on_the_form(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    result = await start_convai_flow(hass)
+
+    result = await submit(hass, result, {CONF_API_KEY: "wrong-key", **NO_ENDPOINT})
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == SERVICE_CONVAI
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert suggested(result, CONF_API_KEY) == "wrong-key"
+    assert [r.status for r in emulator.requests_for("convai_voices")] == [403]
+
+    result = await submit(hass, result, {CONF_API_KEY: CONVAI_TEST_KEY, **NO_ENDPOINT})
+    assert result["step_id"] == "language"
+
+
+async def test_unreachable_convai_endpoint_shows_cannot_connect(
+    hass: HomeAssistant,
+) -> None:
+    result = await start_convai_flow(hass)
+
+    # Nothing listens on port 1.
+    result = await submit(
+        hass,
+        result,
+        {
+            CONF_API_KEY: CONVAI_TEST_KEY,
+            SECTION_ADVANCED: {CONF_ENDPOINT: "http://127.0.0.1:1"},
+        },
+    )
+
+    assert result["errors"] == {"base": "cannot_connect"}
+    # What was typed stays visible: the section opens on it.
+    assert suggested_endpoint(result) == "http://127.0.0.1:1"
+    assert advanced_section(result).options == {"collapsed": False}
+
+
+async def test_failing_convai_shows_cannot_connect(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    emulator.inject(Fault(target="convai_voices", status=500, times=10))
+    result = await start_convai_flow(hass)
+
+    result = await submit(hass, result, {CONF_API_KEY: CONVAI_TEST_KEY, **NO_ENDPOINT})
+
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_convai_answer_that_is_no_voice_list_shows_unknown(
+    hass: HomeAssistant, emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.inject(Fault(target="convai_voices", status=200, body="{}"))
+    result = await start_convai_flow(hass)
+
+    result = await submit(hass, result, {CONF_API_KEY: CONVAI_TEST_KEY, **NO_ENDPOINT})
+
+    assert result["errors"] == {"base": "unknown"}
+    assert "SpeechResponseError" in caplog.text
+    assert CONVAI_TEST_KEY not in caplog.text
+
+
+async def test_invalid_convai_endpoint_is_shown_on_its_section(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    result = await start_convai_flow(hass)
+
+    result = await submit(
+        hass,
+        result,
+        {
+            CONF_API_KEY: CONVAI_TEST_KEY,
+            SECTION_ADVANCED: {CONF_ENDPOINT: "api.convai.com"},
+        },
+    )
+
+    assert result["errors"] == {SECTION_ADVANCED: "invalid_endpoint"}
+    assert advanced_section(result).options == {"collapsed": False}
+    assert emulator.requests == []
+
+
+@pytest.mark.usefixtures("skip_setup")
+async def test_convai_emulator_endpoint_creates_entry_titled_by_host(
+    hass: HomeAssistant, emulator: Emulator, emulator_server: EmulatorServer
+) -> None:
+    """A developer points the integration at the emulator's Convai API."""
+    endpoint = f"{emulator_server.http_url}/convai"
+    result = await start_convai_flow(hass)
+
+    result = await submit(
+        hass,
+        result,
+        {CONF_API_KEY: CONVAI_TEST_KEY, SECTION_ADVANCED: {CONF_ENDPOINT: endpoint}},
+    )
+    result = await submit(hass, result, {CONF_LANGUAGE: "en-US"})
+    result = await submit(hass, result, {CONF_VOICE: RACHEL})
+
+    host = emulator_server.http_url.removeprefix("http://")
+    assert result["title"] == f"Convai ({host})"
+    assert result["data"] == {**CONVAI_DATA, CONF_ENDPOINT: endpoint}
+    [request] = emulator.requests_for("convai_voices")
+    assert request.path == "/convai/tts/get_available_voices"
+
+
+@pytest.mark.usefixtures("skip_setup")
+async def test_same_convai_key_aborts_already_configured(hass: HomeAssistant) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, data=CONVAI_DATA, unique_id=unique_id_for(CONVAI_DATA)
+    ).add_to_hass(hass)
+    result = await start_convai_flow(hass)
+
+    result = await submit(hass, result, {CONF_API_KEY: CONVAI_TEST_KEY, **NO_ENDPOINT})
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.usefixtures("skip_setup")
+async def test_convai_and_azure_entries_live_side_by_side(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await start_convai_flow(hass)
+
+    result = await submit(hass, result, {CONF_API_KEY: CONVAI_TEST_KEY, **NO_ENDPOINT})
+
+    assert result["step_id"] == "language"
+
+
+@pytest.mark.usefixtures("skip_setup")
+async def test_convai_languages_are_mapped_and_default_to_home_assistants(
+    hass: HomeAssistant,
+) -> None:
+    hass.config.language = "zh-Hans"
+    result = await start_convai_flow(hass)
+
+    result = await submit(hass, result, {CONF_API_KEY: CONVAI_TEST_KEY, **NO_ENDPOINT})
+
+    # Convai lists Google's cmn-CN, yue-HK and iw-IL: offered as BCP 47 tags.
+    assert option_values(result, CONF_LANGUAGE) == [
+        "ar",
+        "de-DE",
+        "en-AU",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "fr-FR",
+        "he-IL",
+        "zh-CN",
+        "zh-HK",
+    ]
+    assert suggested(result, CONF_LANGUAGE) == "zh-CN"
+
+    result = await submit(hass, result, {CONF_LANGUAGE: "zh-CN"})
+    assert option_values(result, CONF_VOICE) == [MANDARIN, "zh-CN-XiaoxiaoNeural"]
+    assert suggested(result, CONF_VOICE) == MANDARIN
+    labels = {
+        o["value"]: o["label"] for o in selector_config(result, CONF_VOICE)["options"]
+    }
+    assert labels[MANDARIN] == "Mandarin Female (Female, zh-CN)"
+
+    result = await submit(hass, result, {CONF_VOICE: MANDARIN})
+    assert result["options"] == {CONF_VOICE: MANDARIN, CONF_LANGUAGE: "zh-CN"}
+
+
+async def test_convai_options_offer_every_voice_and_the_encoding(
+    hass: HomeAssistant,
+) -> None:
+    entry = await setup_convai_entry(hass)
+    loaded = entry.runtime_data
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+
+    assert result["step_id"] == SERVICE_CONVAI
+    assert fields(result) == [CONF_VOICE, CONF_ENCODING]
+    assert len(option_values(result, CONF_VOICE)) == len(loaded.voices)
+    assert suggested(result, CONF_VOICE) == RACHEL
+    assert option_values(result, CONF_ENCODING) == ["wav", "mp3"]
+    assert selector_config(result, CONF_ENCODING)["translation_key"] == "encoding"
+    assert suggested(result, CONF_ENCODING) == "wav"
+
+    result = await submit_options(
+        hass, result, {CONF_VOICE: RACHEL, CONF_ENCODING: "mp3"}
+    )
+    await hass.async_block_till_done()
+
+    # No voice settings step: Convai voices have none.
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {
+        CONF_VOICE: RACHEL,
+        CONF_LANGUAGE: "en-US",
+        CONF_ENCODING: "mp3",
+    }
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not loaded
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert suggested(result, CONF_ENCODING) == "mp3"
+
+
+async def test_convai_options_language_follows_the_voice(hass: HomeAssistant) -> None:
+    entry = await setup_convai_entry(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+
+    await submit_options(
+        hass, result, {CONF_VOICE: OLD_BRITISH_MAN, CONF_ENCODING: "wav"}
+    )
+
+    # Old British Man speaks no American English: en-US would pick another voice.
+    assert entry.options == {
+        CONF_VOICE: OLD_BRITISH_MAN,
+        CONF_LANGUAGE: "en-GB",
+        CONF_ENCODING: "wav",
+    }
+
+
+async def test_convai_reauth_with_a_new_key_updates_and_reloads_the_entry(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    entry = await setup_convai_entry(hass)
+    emulator.convai_keys = {"rotated-convai-key"}
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    assert fields(result) == [CONF_API_KEY]
+    assert result["description_placeholders"]["resource"] == "api.convai.com"
+
+    result = await submit(hass, result, {CONF_API_KEY: "wrong"})
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await submit(hass, result, {CONF_API_KEY: "rotated-convai-key"})
+    await hass.async_block_till_done()
+
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == {**CONVAI_DATA, CONF_API_KEY: "rotated-convai-key"}
+    assert entry.unique_id == unique_id_for(entry.data)
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_convai_reconfigure_asks_for_the_key_and_the_endpoint(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    emulator_server: EmulatorServer,
+) -> None:
+    entry = await setup_convai_entry(hass)
+    result = await entry.start_reconfigure_flow(hass)
+
+    # No cloud to choose: straight to the key.
+    assert result["step_id"] == "reconfigure_convai"
+    assert fields(result) == [CONF_API_KEY, SECTION_ADVANCED]
+    key = next(marker for marker in schema_of(result) if str(marker) == CONF_API_KEY)
+    assert isinstance(key, probatio.Optional)
+    assert suggested(result, CONF_API_KEY) is None  # never sent back to the browser
+    assert suggested_endpoint(result) is None
+    assert advanced_section(result).options == {"collapsed": True}
+
+    endpoint = f"{emulator_server.http_url}/convai"
+    result = await submit(hass, result, {SECTION_ADVANCED: {CONF_ENDPOINT: endpoint}})
+    await hass.async_block_till_done()
+
+    assert result["reason"] == "reconfigure_successful"
+    # An empty key keeps the current one.
+    assert entry.data == {**CONVAI_DATA, CONF_ENDPOINT: endpoint}
+    assert entry.title == f"Convai ({emulator_server.http_url.removeprefix('http://')})"
+    assert entry.unique_id == unique_id_for(entry.data)
+    assert entry.state is ConfigEntryState.LOADED
+    assert emulator.requests_for("convai_voices")[-1].path == (
+        "/convai/tts/get_available_voices"
+    )
+
+
+async def test_convai_reconfigure_back_to_convai_itself(
+    hass: HomeAssistant, emulator_server: EmulatorServer
+) -> None:
+    data = {**CONVAI_DATA, CONF_ENDPOINT: f"{emulator_server.http_url}/convai"}
+    entry = await setup_convai_entry(hass, data=data)
+    result = await entry.start_reconfigure_flow(hass)
+
+    # The current endpoint is shown, its section open.
+    assert suggested_endpoint(result) == data[CONF_ENDPOINT]
+    assert advanced_section(result).options == {"collapsed": False}
+
+    result = await submit(hass, result, {SECTION_ADVANCED: {CONF_ENDPOINT: " "}})
+    await hass.async_block_till_done()
+
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == CONVAI_DATA
+    assert entry.title == "Convai"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_convai_reconfigure_checks_a_new_key(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    entry = await setup_convai_entry(hass)
+    emulator.convai_keys.add("second-convai-key")
+    result = await entry.start_reconfigure_flow(hass)
+
+    result = await submit(hass, result, {CONF_API_KEY: "typo", **NO_ENDPOINT})
+    assert result["step_id"] == "reconfigure_convai"
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await submit(
+        hass, result, {CONF_API_KEY: "second-convai-key", **NO_ENDPOINT}
+    )
+    await hass.async_block_till_done()
+
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {**CONVAI_DATA, CONF_API_KEY: "second-convai-key"}
+    assert entry.unique_id == unique_id_for(entry.data)
+
+
+async def test_convai_reconfigure_to_another_entrys_key_aborts(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    entry = await setup_convai_entry(hass)
+    emulator.convai_keys.add("second-convai-key")
+    other = {**CONVAI_DATA, CONF_API_KEY: "second-convai-key"}
+    MockConfigEntry(
+        domain=DOMAIN, data=other, unique_id=unique_id_for(other)
+    ).add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+
+    result = await submit(
+        hass, result, {CONF_API_KEY: "second-convai-key", **NO_ENDPOINT}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == CONVAI_DATA
+
+
 # --- strings and translations ----------------------------------------------------
 
 
@@ -1025,10 +1460,25 @@ def test_every_form_step_and_selector_option_has_strings() -> None:
         if name.startswith("async_step_")
     } - {"reauth"}  # reauth only opens reauth_confirm
     assert forms <= set(STRINGS["config"]["step"])
-    for step in STRINGS["config"]["step"].values():
-        assert set(step.get("data", {})) == set(step.get("data_description", {}))
+    option_forms = {
+        name.removeprefix("async_step_")
+        for name in vars(CloudSpeechOptionsFlow)
+        if name.startswith("async_step_")
+    }
+    assert option_forms <= set(STRINGS["options"]["step"])
+    for step in [
+        *STRINGS["config"]["step"].values(),
+        *STRINGS["options"]["step"].values(),
+    ]:
+        for part in [step, *step.get("sections", {}).values()]:
+            assert set(part.get("data", {})) == set(part.get("data_description", {}))
+    assert set(STRINGS["config"]["step"]["user"]["menu_options"]) == {
+        SERVICE_AZURE,
+        SERVICE_CONVAI,
+    }
     assert set(STRINGS["selector"]["cloud"]["options"]) == {c.value for c in AzureCloud}
     assert set(STRINGS["selector"]["output_format"]["options"]) == set(OUTPUT_FORMATS)
+    assert set(STRINGS["selector"]["encoding"]["options"]) == set(CONVAI_ENCODINGS)
 
 
 def test_translations_contain_no_urls() -> None:
