@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 import logging
 from typing import Any, override
@@ -178,7 +179,7 @@ class CloudSpeechEntity[PlanT: (AzurePlan, ConvaiPlan)](TextToSpeechEntity):
 
     def _synthesize(
         self, plan: PlanT, text: AsyncIterator[str]
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes]:
         """The audio of `text`, as the service sends it."""
         raise NotImplementedError
 
@@ -207,8 +208,11 @@ class CloudSpeechEntity[PlanT: (AzurePlan, ConvaiPlan)](TextToSpeechEntity):
         """Yield the audio; any failure raises, so HA never caches a partial file."""
         try:
             with translate_speech_errors():
-                async for chunk in self._synthesize(plan, message):
-                    yield chunk
+                # Closed at once when the listener leaves: requests stop now,
+                # not whenever the garbage collector gets to them.
+                async with aclosing(self._synthesize(plan, message)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
         except SpeechAuthenticationError as err:
             self._entry.runtime_data.last_error = str(err)
             # Starting reauth is idempotent: HA keeps one flow per entry.
@@ -339,14 +343,17 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
     @override
     async def _synthesize(
         self, plan: AzurePlan, message: AsyncIterator[str]
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes]:
         client = self._client
         text = _PeekedText(message)
         if _looks_like_markup(await text.peek(SSML_SNIFF_CHARACTERS)):
             # A whole document, sent as the user wrote it: one request.
             ssml = check_ssml_document("".join([piece async for piece in text]))
-            async for chunk in client.synthesize(ssml, plan.audio_format.name):
-                yield chunk
+            async with aclosing(
+                client.synthesize(ssml, plan.audio_format.name)
+            ) as chunks:
+                async for chunk in chunks:
+                    yield chunk
             return
 
         audio_format = plan.audio_format
@@ -367,8 +374,9 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
                 build_ssml(batch, plan.settings), audio_format.name
             )
 
-        async for chunk in synthesize_pipelined(text, synthesize):
-            yield chunk
+        async with aclosing(synthesize_pipelined(text, synthesize)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
 class ConvaiSpeechEntity(CloudSpeechEntity[ConvaiPlan]):
@@ -440,12 +448,16 @@ class ConvaiSpeechEntity(CloudSpeechEntity[ConvaiPlan]):
             return TTSAudioResponse(
                 wav.extension, _closing(self._audio(wav, text.read()), text)
             )
+        except BaseException:
+            # Cancelled while waiting: the text is no longer wanted either.
+            text.close()
+            raise
         return TTSAudioResponse(plan.extension, _closing(_prepend(first, audio), text))
 
     @override
     async def _synthesize(
         self, plan: ConvaiPlan, message: AsyncIterator[str]
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes]:
         client = self._client
         # Each answer is a whole WAV file: the joiner keeps one header.
         joiner = WavJoiner() if plan.encoding is ConvaiEncoding.WAV else None
@@ -454,8 +466,9 @@ class ConvaiSpeechEntity(CloudSpeechEntity[ConvaiPlan]):
             chunks = client.synthesize(batch, plan.voice, plan.encoding)
             return joiner.response(chunks) if joiner else chunks
 
-        async for chunk in synthesize_pipelined(message, synthesize):
-            yield chunk
+        async with aclosing(synthesize_pipelined(message, synthesize)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
 def _refuses_encoding(err: HomeAssistantError) -> bool:
@@ -465,18 +478,21 @@ def _refuses_encoding(err: HomeAssistantError) -> bool:
     )
 
 
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    yield first
-    async for chunk in rest:
-        yield chunk
+async def _prepend(first: bytes, rest: AsyncGenerator[bytes]) -> AsyncGenerator[bytes]:
+    async with aclosing(rest):
+        yield first
+        async for chunk in rest:
+            yield chunk
 
 
 async def _closing(
-    audio: AsyncIterator[bytes], text: _ReplayableText
+    audio: AsyncGenerator[bytes], text: _ReplayableText
 ) -> AsyncGenerator[bytes]:
+    """Yield `audio`; when the listener leaves, stop its requests, then the text."""
     try:
-        async for chunk in audio:
-            yield chunk
+        async with aclosing(audio):
+            async for chunk in audio:
+                yield chunk
     finally:
         text.close()
 
@@ -485,24 +501,30 @@ class _ReplayableText:
     """A text stream that can be read again from the start.
 
     Pieces are pulled from the source by a task of their own, so a reader
-    being cancelled never cancels (and so breaks) the source.
+    being cancelled never cancels (and so breaks) the source. A failure of
+    the source is kept and raised to every reader that reaches it: a replay
+    must not end quietly where the source broke off.
     """
 
     def __init__(self, source: AsyncIterator[str]) -> None:
         self._source = source
         self._pieces: list[str] = []
         self._done = False
+        self._error: Exception | None = None
+        self._closed = False
         self._pulling: asyncio.Task[None] | None = None
 
     async def read(self) -> AsyncIterator[str]:
         """Every piece from the first, then new ones as they arrive."""
         index = 0
         while True:
-            while index >= len(self._pieces) and not self._done:
+            while index >= len(self._pieces) and not self._done and not self._closed:
                 if self._pulling is None:
                     self._pulling = asyncio.create_task(self._pull())
                 await asyncio.shield(self._pulling)
             if index >= len(self._pieces):
+                if self._error is not None:
+                    raise self._error
                 return
             yield self._pieces[index]
             index += 1
@@ -512,11 +534,19 @@ class _ReplayableText:
             self._pieces.append(await anext(self._source))
         except StopAsyncIteration:
             self._done = True
+        except Exception as err:  # noqa: BLE001 - raised to the readers
+            self._error = err
+            self._done = True
         finally:
             self._pulling = None
 
     def close(self) -> None:
-        """Stop pulling from the source."""
+        """Stop pulling from the source, for good.
+
+        A reader still running (a pipeline being torn down) then sees the end
+        of the text rather than starting another pull that nobody awaits.
+        """
+        self._closed = True
         if self._pulling is not None:
             self._pulling.cancel()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 import io
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,13 @@ async def speak(
         cache=cache,
     )
     return await tts.async_get_media_source_audio(hass, media_source_id)
+
+
+async def eventually(condition: Callable[[], bool]) -> None:
+    """Wait for what no event announces (a file written, a connection closed)."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 async def text_stream(*pieces: str) -> AsyncGenerator[str]:
@@ -405,9 +412,13 @@ async def test_failure_mid_stream_fails_the_whole_message_and_caches_nothing(
     assert extension == "mp3"
     assert mp3_frame_count(audio) > 0
     assert emulator.requests_for("synthesis")[-1].status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
-    [cached] = tts_cache_dir.iterdir()
-    assert cached.read_bytes().endswith(audio[-100:])
+
+    def cached_in_full() -> bool:
+        files = list(tts_cache_dir.iterdir())
+        return len(files) == 1 and files[0].read_bytes().endswith(audio[-100:])
+
+    # HA writes the file from an executor job: wait until it is there in full.
+    await eventually(cached_in_full)
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -432,6 +443,4 @@ async def test_abandoned_stream_cancels_requests_in_flight(
     await response.data_gen.aclose()
 
     await emulator.wait_for_requests("synthesis", count=1)
-    async with asyncio.timeout(5):
-        while emulator.open_requests:  # noqa: ASYNC110 - the emulator has no event
-            await asyncio.sleep(0.01)
+    await eventually(lambda: emulator.open_requests == 0)

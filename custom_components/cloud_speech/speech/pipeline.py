@@ -9,7 +9,13 @@ allows. Audio is yielded strictly in order, chunk by chunk, as it arrives.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+)
 import contextlib
 
 from sentence_stream import SentenceBoundaryDetector
@@ -66,7 +72,7 @@ async def synthesize_pipelined(
     *,
     lookahead: int = DEFAULT_LOOKAHEAD,
     max_characters: int = MAX_BATCH_CHARACTERS,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     """Yield the audio of `text`, synthesizing batches of sentences ahead of playback.
 
     `synthesize(batch_text)` returns one request's audio chunks. An error in
