@@ -188,3 +188,53 @@ def test_sentences_join_with_spaces_except_after_cjk() -> None:
 def test_long_sentences_are_cut_at_spaces() -> None:
     assert split_long_sentence("aaa bbb ccc", 7) == ["aaa bbb", "ccc"]
     assert split_long_sentence("", 7) == []
+
+
+async def test_a_finished_first_sentence_is_sent_before_the_next_one_begins() -> None:
+    synthesizer = RecordingSynthesizer()
+    gate = asyncio.Event()
+
+    async def reply() -> AsyncIterator[str]:
+        yield "Hi there."
+        await gate.wait()  # the next token is late
+        yield " The door is locked."
+
+    stream = synthesize_pipelined(reply(), synthesizer)
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.01)
+    assert synthesizer.batches == ["Hi there."]  # requested on the guess
+    assert not first.done()  # but held until the detector agrees
+    gate.set()
+    audio = await first + await collect(stream)
+    assert audio == b"[Hi there.][The door is locked.]"
+    assert synthesizer.batches == ["Hi there.", "The door is locked."]
+
+
+@pytest.mark.parametrize(
+    ("pieces", "spoken"),
+    [
+        (["It is etc.", " and more. Bye."], ["It is etc. and more.", "Bye."]),
+        (["It costs 3 euros.", "5 more. Bye."], ["It costs 3 euros.5 more.", "Bye."]),
+    ],
+)
+async def test_a_wrong_guess_is_dropped_and_never_heard(
+    pieces: list[str], spoken: list[str]
+) -> None:
+    synthesizer = RecordingSynthesizer()
+
+    audio = await collect(
+        synthesize_pipelined(deltas(*pieces, pause=0.01), synthesizer)
+    )
+
+    assert synthesizer.batches[0] == pieces[0]  # the guess was requested...
+    assert synthesizer.batches[1:] == spoken  # ...then dropped
+    assert audio == b"".join(f"[{b}]".encode() for b in spoken)
+
+
+async def test_a_guess_fails_cleanly_when_the_text_source_breaks() -> None:
+    async def broken() -> AsyncIterator[str]:
+        yield "Hello there."
+        raise RuntimeError("agent crashed")
+
+    with pytest.raises(RuntimeError, match="agent crashed"):
+        await collect(synthesize_pipelined(broken(), RecordingSynthesizer()))

@@ -17,8 +17,11 @@ from collections.abc import (
     Coroutine,
 )
 import contextlib
+from dataclasses import dataclass, field
+import re
 
 from sentence_stream import SentenceBoundaryDetector
+from sentence_stream.sentence_stream import ABBREVIATION_RE
 
 from .errors import InvalidRequestError
 
@@ -65,6 +68,49 @@ class _End:
 
 _END = _End()
 
+# The detector only calls text a sentence once the next one has begun (a
+# capital letter after a space): with an LLM's deltas that costs a token's
+# time before the first request. So the first sentence is requested as soon as
+# the text ends like one (terminal punctuation, then closing quotes or
+# brackets, Latin or CJK), and its audio is held until the detector agrees.
+_CLOSERS = "\"')]}\u00bb\u2019\u201d\u300d\u300f\uff09\u300b\u3011\u3015\u3009"
+_LOOKS_FINISHED = re.compile(
+    rf"(?:[^\d\s.][.!?\u2026]+|[\u3002\uff01\uff1f\u2026]+)[{re.escape(_CLOSERS)}]*$"
+)
+
+
+@dataclass(eq=False)
+class _Guess:
+    """A first sentence sent before the detector confirmed that it ended."""
+
+    text: str
+    verdict: asyncio.Future[bool] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def settle(self, right: bool) -> None:
+        if not self.verdict.done():
+            self.verdict.set_result(right)
+
+
+def _worth_guessing(text: str, max_characters: int) -> bool:
+    """Whether pending text is likely a whole sentence (not "Dr.", "2." or "e.g.")."""
+    if not 0 < len(text) <= max_characters or "*" in text:
+        return False  # too long for one request, or asterisks the detector drops
+    if _LOOKS_FINISHED.search(text) is None or ABBREVIATION_RE.search(text[-5:]):
+        return False
+    word = text.rsplit(maxsplit=1)[-1].rstrip(_CLOSERS + ".!?\u2026")
+    return "." not in word
+
+
+@dataclass(eq=False)
+class _Batch:
+    """One request's audio, and the guess it speaks, if it is one."""
+
+    audio: asyncio.Queue[bytes | _End | BaseException]
+    guess: _Guess | None = None
+    task: asyncio.Task[None] | None = None
+
 
 async def synthesize_pipelined(
     text: AsyncIterable[str],
@@ -80,40 +126,64 @@ async def synthesize_pipelined(
     it; nothing is skipped. Closing the generator cancels every request.
     Raises InvalidRequestError(field="message") when `text` has nothing to say.
     """
-    sentences: asyncio.Queue[str | _End | BaseException] = asyncio.Queue()
-    batches: asyncio.Queue[asyncio.Queue[bytes | _End | BaseException] | _End] = (
-        asyncio.Queue()
-    )
+    sentences: asyncio.Queue[str | _Guess | _End | BaseException] = asyncio.Queue()
+    batches: asyncio.Queue[_Batch | _End] = asyncio.Queue()
     slots = asyncio.Semaphore(lookahead)
     tasks: set[asyncio.Task[None]] = set()
 
-    def start(coroutine: Coroutine[None, None, None]) -> None:
-        tasks.add(asyncio.create_task(coroutine))
+    def start(coroutine: Coroutine[None, None, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coroutine)
+        tasks.add(task)
+        return task
 
     async def read_sentences() -> None:
         detector = SentenceBoundaryDetector()
+        guess: _Guess | None = None
+        queued = False  # a sentence (or a guess) has been handed on
+
+        def put(found: list[str]) -> None:
+            nonlocal queued
+            if guess is not None and not guess.verdict.done() and found:
+                right = found[0] == guess.text
+                guess.settle(right)
+                if right:
+                    found = found[1:]
+            for sentence in found:
+                queued = True
+                for part in split_long_sentence(sentence, max_characters):
+                    sentences.put_nowait(part)
+
         try:
             async for piece in text:
-                for sentence in detector.add_chunk(piece):
-                    for part in split_long_sentence(sentence, max_characters):
-                        sentences.put_nowait(part)
-            for part in split_long_sentence(detector.finish(), max_characters):
-                sentences.put_nowait(part)
+                put(list(detector.add_chunk(piece)))
+                pending = (detector.current_sentence + detector.remaining_text).strip()
+                if guess is not None and pending and pending != guess.text:
+                    # The text went on: no boundary where the guess put one.
+                    guess.settle(False)
+                if not queued and _worth_guessing(pending, max_characters):
+                    guess = _Guess(pending)
+                    queued = True
+                    sentences.put_nowait(guess)
+            put([rest] if (rest := detector.finish()) else [])
+            if guess is not None:
+                guess.settle(False)  # no-op when the detector agreed
         except Exception as err:  # noqa: BLE001 - handed to the consumer
+            if guess is not None:
+                guess.settle(False)
             sentences.put_nowait(err)
         sentences.put_nowait(_END)
 
-    held: list[str | _End | BaseException] = []  # taken from the queue, not used yet
+    held: list[str | _Guess | _End | BaseException] = []  # taken, not used yet
 
-    async def next_sentence() -> str | _End | BaseException:
+    async def next_sentence() -> str | _Guess | _End | BaseException:
         return held.pop() if held else await sentences.get()
 
-    async def next_batch(first: bool) -> str | _End:
+    async def next_batch(first: bool) -> str | _Guess | _End:
         """Wait for one sentence, then take what else is ready (not for the first)."""
         item = await next_sentence()
         if isinstance(item, BaseException):
             raise item
-        if isinstance(item, _End):
+        if isinstance(item, _End | _Guess):
             return item
         taken = [item]
         size = len(item)
@@ -142,17 +212,23 @@ async def synthesize_pipelined(
         try:
             while True:
                 await slots.acquire()
-                batch = await next_batch(first)
-                if isinstance(batch, _End):
+                item = await next_batch(first)
+                if isinstance(item, _End):
                     break
-                audio: asyncio.Queue[bytes | _End | BaseException] = asyncio.Queue()
-                batches.put_nowait(audio)
+                if isinstance(item, _Guess):
+                    guess, batch_text = item, item.text
+                else:
+                    guess, batch_text = None, item
+                batch = _Batch(asyncio.Queue(), guess)
+                batches.put_nowait(batch)
                 # Created here, in playback order: a synthesizer may rely on it.
-                start(run_batch(synthesize(batch), audio))
-                first = False
+                batch.task = start(run_batch(synthesize(batch_text), batch.audio))
+                # After a guess, the next batch goes alone too: it is the
+                # first sentence again if the guess was wrong.
+                first = guess is not None
         except Exception as err:  # noqa: BLE001 - handed to the consumer
-            failed: asyncio.Queue[bytes | _End | BaseException] = asyncio.Queue()
-            failed.put_nowait(err)
+            failed = _Batch(asyncio.Queue())
+            failed.audio.put_nowait(err)
             batches.put_nowait(failed)
         batches.put_nowait(_END)
 
@@ -160,8 +236,14 @@ async def synthesize_pipelined(
     start(schedule())
     spoke = False
     try:
-        while not isinstance(audio := await batches.get(), _End):
-            while not isinstance(chunk := await audio.get(), _End):
+        while not isinstance(batch := await batches.get(), _End):
+            if batch.guess is not None and not await batch.guess.verdict:
+                # A wrong guess: drop its request; the sentence comes again.
+                if batch.task is not None:
+                    batch.task.cancel()
+                slots.release()
+                continue
+            while not isinstance(chunk := await batch.audio.get(), _End):
                 if isinstance(chunk, BaseException):
                     raise chunk
                 spoke = True
