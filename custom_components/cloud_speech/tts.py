@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 import logging
@@ -55,6 +55,7 @@ from .speech.ssml import (
     build_ssml,
     check_ssml_document,
     is_ssml_document,
+    remove_forbidden_characters,
     validate_settings,
 )
 from .speech.voices import normalize_language_tag, voice_label
@@ -356,6 +357,9 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
                     yield chunk
             return
 
+        # What XML cannot carry is never spoken: drop it before the pipeline, so
+        # that a message of nothing else is refused as empty, not sent as such.
+        text = _PeekedText(_xml_characters(text))
         audio_format = plan.audio_format
         if audio_format.container is Container.RIFF and audio_format.codec is Codec.PCM:
             # One WAV header of unknown length, then raw PCM from every batch.
@@ -585,6 +589,11 @@ def _looks_like_markup(head: str) -> bool:
     """
     start = head.lstrip()[:SSML_SNIFF_CHARACTERS].casefold()
     return is_ssml_document(head) or start.startswith(("<?xml", "<!"))
+
+
+async def _xml_characters(text: AsyncIterable[str]) -> AsyncIterator[str]:
+    async for piece in text:
+        yield remove_forbidden_characters(piece)
 
 
 async def _once(text: str) -> AsyncIterator[str]:

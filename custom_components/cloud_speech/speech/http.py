@@ -679,7 +679,8 @@ async def request_json(
     try:
         # json.loads detects UTF-8/16/32 itself; a declared charset wins.
         return json.loads(body.decode(charset) if charset else body)
-    except ValueError, UnicodeDecodeError:
+    except ValueError, UnicodeDecodeError, RecursionError:
+        # RecursionError: nesting deeper than the parser can follow (hostile JSON).
         raise SpeechResponseError(f"{host_of(url)} returned invalid JSON") from None
 
 

@@ -137,6 +137,9 @@ async def synthesize_pipelined(
         return task
 
     async def read_sentences() -> None:
+        # The detector rescans all it holds for each sentence and each piece: it
+        # gets a batch at a time and never holds more than a batch, so that long
+        # text costs linear time, not quadratic.
         detector = SentenceBoundaryDetector()
         guess: _Guess | None = None
         queued = False  # a sentence (or a guess) has been handed on
@@ -153,9 +156,23 @@ async def synthesize_pipelined(
                 for part in split_long_sentence(sentence, max_characters):
                     sentences.put_nowait(part)
 
+        def flush_if_long() -> None:
+            """Speak text that has run past a batch without ending a sentence."""
+            buffered = detector.current_sentence + detector.remaining_text
+            if len(buffered) <= max_characters:
+                return
+            pieces = split_long_sentence(detector.finish(), max_characters)
+            *whole, rest = pieces or [""]
+            put(whole)
+            # The last, perhaps unfinished, word starts the next sentence.
+            separator = buffered[len(buffered.rstrip()) :][-2:]
+            put(list(detector.add_chunk(rest + separator)))
+
         try:
             async for piece in text:
-                put(list(detector.add_chunk(piece)))
+                for start in range(0, len(piece), max_characters):
+                    put(list(detector.add_chunk(piece[start : start + max_characters])))
+                    flush_if_long()
                 pending = (detector.current_sentence + detector.remaining_text).strip()
                 if guess is not None and pending and pending != guess.text:
                     # The text went on: no boundary where the guess put one.
@@ -164,6 +181,8 @@ async def synthesize_pipelined(
                     guess = _Guess(pending)
                     queued = True
                     sentences.put_nowait(guess)
+                # Let Home Assistant run between the pieces of a long text.
+                await asyncio.sleep(0)
             put([rest] if (rest := detector.finish()) else [])
             if guess is not None:
                 guess.settle(False)  # no-op when the detector agreed
