@@ -536,7 +536,21 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
                 data[CONF_REGION] = user_input[CONF_REGION]
         if api_key := str(user_input.get(CONF_API_KEY) or "").strip():
             data[CONF_API_KEY] = api_key
+        elif (
+            data.get(CONF_CLOUD) == AzureCloud.CUSTOM
+            and data[CONF_ENDPOINT] != self._current_endpoint()
+        ):
+            # A stored Azure key never goes on to a new custom endpoint (perhaps
+            # a container on plain HTTP) that the user did not give it for.
+            data.pop(CONF_API_KEY, None)
         return data
+
+    def _current_endpoint(self) -> str | None:
+        """The reconfigured entry's custom endpoint, if any."""
+        if self.source != SOURCE_RECONFIGURE:
+            return None
+        endpoint = self._get_reconfigure_entry().data.get(CONF_ENDPOINT)
+        return str(endpoint) if endpoint else None
 
     async def _async_use_credentials(self, data: dict[str, Any]) -> ConfigFlowResult:
         """Update the reconfigured entry, or go on to choose a voice."""

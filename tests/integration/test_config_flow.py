@@ -889,10 +889,11 @@ async def test_reconfigure_to_another_region_keeps_the_key(
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_reconfigure_to_a_speech_container(
+async def test_reconfigure_to_a_speech_container_does_not_take_the_cloud_key_along(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     emulator_server: EmulatorServer,
+    emulator: Emulator,
 ) -> None:
     result = await mock_config_entry.start_reconfigure_flow(hass)
     result = await submit(hass, result, {CONF_CLOUD: "custom"})
@@ -903,13 +904,19 @@ async def test_reconfigure_to_a_speech_container(
     await hass.async_block_till_done()
 
     assert result["reason"] == "reconfigure_successful"
+    # The Azure key is only sent where the user typed it: not over plain HTTP
+    # to a container it was never meant for.
     assert mock_config_entry.data == {
         CONF_SERVICE: SERVICE_AZURE,
         CONF_CLOUD: "custom",
         CONF_ENDPOINT: emulator_server.http_url,
-        CONF_API_KEY: TEST_KEY,
     }
     assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert all(
+        "Ocp-Apim-Subscription-Key" not in request.headers
+        for request in emulator.requests
+        if request.cloud == "container"
+    )
 
 
 @pytest.mark.usefixtures("init_integration")
