@@ -1,0 +1,1 @@
+"""Benchmarks of Cloud Speech through Home Assistant's TTS machinery (scripts/bench)."""

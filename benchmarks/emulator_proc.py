@@ -1,0 +1,165 @@
+"""The test emulator in a process of its own, timed, with a small control API.
+
+    python -m benchmarks.emulator_proc --first-byte-delay 0.15 --bytes-per-second 120000
+
+Serves tests.emulator.EmulatorServer (HTTP and HTTPS on 127.0.0.1, free ports)
+plus a control site, and prints one JSON line with the three ports. Running it
+apart from the benchmark keeps its CPU out of the Home Assistant process, so
+time.process_time() there measures Home Assistant and the integration only.
+
+Control API (plain HTTP on the control port):
+    GET  /stats  peak and open requests, request counts, this process's CPU
+                 seconds, and the server-side timings recorded since the last
+                 call (which clears them)
+    POST /reset  forget recorded requests and timings, restart the peak count
+
+The emulator's own first-byte time of a request is measured here, from the
+moment its headers have been parsed (middleware entry) to the moment the
+response headers go out (on_response_prepare), which the first audio chunk
+follows without waiting. It covers the SSML check, synthesis and the
+configured first-byte delay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.emulator import Emulator, EmulatorServer
+import tests.emulator.server as emulator_server_module
+
+type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_ARRIVAL: web.RequestKey[float] = web.RequestKey("benchmark_arrival", float)
+
+
+class Timings:
+    """Server-side first-byte times, in the order the answers started."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        request[_ARRIVAL] = time.perf_counter()
+        return await handler(request)
+
+    async def on_prepare(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> None:
+        arrival = request.get(_ARRIVAL)
+        if arrival is None:
+            return
+        self.records.append(
+            {
+                "host": request.host,
+                "path": request.path,
+                "status": response.status,
+                "output_format": request.headers.get("X-Microsoft-OutputFormat"),
+                "body_bytes": request.content_length,
+                "first_byte_s": time.perf_counter() - arrival,
+            }
+        )
+
+
+def _install_timings(timings: Timings) -> None:
+    """Make EmulatorServer build its application with the timing hooks."""
+    original = emulator_server_module.make_app
+
+    def make_app(emulator: Emulator, **kwargs: Any) -> web.Application:
+        app = original(emulator, **kwargs)
+        app.middlewares.append(timings.middleware)
+        app.on_response_prepare.append(timings.on_prepare)
+        return app
+
+    emulator_server_module.make_app = make_app
+
+
+def _control_app(emulator: Emulator, timings: Timings) -> web.Application:
+    async def stats(_request: web.Request) -> web.Response:
+        records, timings.records = timings.records, []
+        synthesis = emulator.requests_for("synthesis")
+        return web.json_response(
+            {
+                "peak_open_requests": emulator.peak_open_requests,
+                "open_requests": emulator.open_requests,
+                "requests": Counter(request.kind for request in emulator.requests),
+                "statuses": Counter(
+                    str(request.status) for request in emulator.requests
+                ),
+                "synthesis_formats": Counter(
+                    request.output_format for request in synthesis
+                ),
+                "spoken_texts": [request.spoken_text for request in synthesis],
+                "cpu_seconds": time.process_time(),
+                "timings": records,
+            }
+        )
+
+    async def reset(_request: web.Request) -> web.Response:
+        emulator.reset_requests()
+        timings.records = []
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/stats", stats)
+    app.router.add_post("/reset", reset)
+    return app
+
+
+async def _serve(arguments: argparse.Namespace) -> None:
+    emulator = Emulator()
+    emulator.first_byte_delay = arguments.first_byte_delay
+    emulator.bytes_per_second = arguments.bytes_per_second or None
+    emulator.chunk_size = arguments.chunk_size
+    emulator.ms_per_character = arguments.ms_per_character
+    timings = Timings()
+    _install_timings(timings)
+    control = web.AppRunner(
+        _control_app(emulator, timings), handle_signals=False, access_log=None
+    )
+    await control.setup()
+    control_site = web.TCPSite(control, "127.0.0.1", 0)
+    async with EmulatorServer(emulator) as server:
+        await control_site.start()
+        print(
+            json.dumps(
+                {
+                    "http_port": server.http_port,
+                    "https_port": server.https_port,
+                    "control_port": control_site.port,
+                }
+            ),
+            flush=True,
+        )
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stopping.set)
+        await stopping.wait()
+    await control.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.emulator_proc")
+    parser.add_argument("--first-byte-delay", type=float, default=0.15)
+    parser.add_argument("--bytes-per-second", type=float, default=120_000)
+    parser.add_argument("--chunk-size", type=int, default=4096)
+    parser.add_argument("--ms-per-character", type=float, default=60.0)
+    asyncio.run(_serve(parser.parse_args()))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
