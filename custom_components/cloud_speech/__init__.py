@@ -20,7 +20,12 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, VOICE_CACHE_MAX_AGE
 from .helpers import SpeechClient, create_client
-from .speech.errors import InvalidRequestError, SpeechAuthenticationError, SpeechError
+from .speech.errors import (
+    InvalidRequestError,
+    SpeechAuthenticationError,
+    SpeechError,
+    SpeechResponseError,
+)
 from .speech.voices import VoiceCatalog
 from .voice_cache import VoiceCache
 
@@ -76,6 +81,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
         except SpeechAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except SpeechResponseError as err:
+            # Reachable, but not answering with a voice list (a proxy's error
+            # page, say): retried like an outage, with a message that says so.
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="invalid_voice_list",
+                translation_placeholders={"error": str(err)},
             ) from err
         except SpeechError as err:
             raise ConfigEntryNotReady(

@@ -46,11 +46,14 @@ async def test_setup_fetches_voices_and_unload_cleans_up(
 
 
 @pytest.mark.parametrize(
-    "fault",
+    ("fault", "reason"),
     [
-        Fault(target="voices", status=503, times=10),
-        Fault(target="voices", status=200, body="<html>proxy error</html>"),
-        Fault(target="voices", status=200, body="[]"),
+        (Fault(target="voices", status=503, times=10), "cannot_connect"),
+        (
+            Fault(target="voices", status=200, body="<html>proxy error</html>"),
+            "invalid_voice_list",
+        ),
+        (Fault(target="voices", status=200, body="[]"), "invalid_voice_list"),
     ],
     ids=["service_unavailable", "garbage", "empty_list"],
 )
@@ -59,12 +62,14 @@ async def test_setup_without_cache_and_service_is_retried_later(
     mock_config_entry: MockConfigEntry,
     emulator: Emulator,
     fault: Fault,
+    reason: str,
 ) -> None:
     emulator.inject(fault)
 
     await setup_entry(hass, mock_config_entry)
 
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert mock_config_entry.error_reason_translation_key == reason
 
 
 async def test_rejected_key_at_setup_starts_reauth(
