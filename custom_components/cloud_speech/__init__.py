@@ -77,7 +77,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
     if cached is None:
         # Without voices nothing can be spoken or validated: wait for the service.
         try:
-            await async_refresh_voices(hass, entry, data)
+            await async_refresh_voices(data)
         except SpeechAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
@@ -115,9 +115,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
     return True
 
 
-async def async_refresh_voices(
-    hass: HomeAssistant, entry: CloudSpeechConfigEntry, data: CloudSpeechData
-) -> None:
+async def async_refresh_voices(data: CloudSpeechData) -> None:
     """Fetch the voice list, keep it in memory and in the cache."""
     voices = await data.client.async_get_voices()
     data.voices = VoiceCatalog(voices)
@@ -129,7 +127,7 @@ async def async_refresh_voices_quietly(
 ) -> None:
     """Refresh in the background: failures keep the cached voices."""
     try:
-        await async_refresh_voices(hass, entry, data)
+        await async_refresh_voices(data)
     except SpeechAuthenticationError as err:
         data.last_error = str(err)
         entry.async_start_reauth(hass)

@@ -68,7 +68,6 @@ PARALLEL_UPDATES = 0
 
 # Options that only make sense for the voice they were chosen with.
 VOICE_SPECIFIC_OPTIONS = (CONF_STYLE, CONF_STYLE_DEGREE, CONF_ROLE)
-PROSODY_OPTIONS = (CONF_RATE, CONF_PITCH, CONF_VOLUME)
 # Enough text to tell a `<speak>` document from plain text.
 SSML_SNIFF_CHARACTERS = 7
 
