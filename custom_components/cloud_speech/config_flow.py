@@ -37,7 +37,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.util import language as language_util
-import probatio
+import probatio as vol  # HA 2026 validates with probatio, the voluptuous successor
 
 from . import CloudSpeechConfigEntry
 from .const import (
@@ -214,30 +214,30 @@ def voice_options(voices: list[Voice] | tuple[Voice, ...]) -> list[SelectOptionD
     ]
 
 
-def voice_settings_schema(voice: Voice) -> probatio.Schema:
+def voice_settings_schema(voice: Voice) -> vol.Schema:
     """How `voice` may speak: only its own styles and roles are offered.
 
     A role and a style degree only qualify a style (Azure ignores
     mstts:express-as without one), so a voice without styles gets neither.
     """
-    schema: dict[probatio.Marker, Any] = {}
+    schema: dict[vol.Marker, Any] = {}
     if voice.styles:
-        schema[probatio.Optional(CONF_STYLE)] = SelectSelector(
+        schema[vol.Optional(CONF_STYLE)] = SelectSelector(
             SelectSelectorConfig(
                 options=list(voice.styles), mode=SelectSelectorMode.DROPDOWN
             )
         )
-        schema[probatio.Optional(CONF_STYLE_DEGREE)] = STYLE_DEGREE_SELECTOR
+        schema[vol.Optional(CONF_STYLE_DEGREE)] = STYLE_DEGREE_SELECTOR
     if voice.roles and voice.styles:
-        schema[probatio.Optional(CONF_ROLE)] = SelectSelector(
+        schema[vol.Optional(CONF_ROLE)] = SelectSelector(
             SelectSelectorConfig(
                 options=list(voice.roles), mode=SelectSelectorMode.DROPDOWN
             )
         )
-    schema[probatio.Optional(CONF_RATE)] = RATE_SELECTOR
-    schema[probatio.Optional(CONF_PITCH)] = PITCH_SELECTOR
-    schema[probatio.Optional(CONF_VOLUME)] = VOLUME_SELECTOR
-    return probatio.Schema(schema)
+    schema[vol.Optional(CONF_RATE)] = RATE_SELECTOR
+    schema[vol.Optional(CONF_PITCH)] = PITCH_SELECTOR
+    schema[vol.Optional(CONF_VOLUME)] = VOLUME_SELECTOR
+    return vol.Schema(schema)
 
 
 def voice_settings_for(voice: Voice, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -324,9 +324,9 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             self._language = user_input[CONF_LANGUAGE]
             return await self.async_step_voice()
-        schema = probatio.Schema(
+        schema = vol.Schema(
             {
-                probatio.Required(CONF_LANGUAGE): SelectSelector(
+                vol.Required(CONF_LANGUAGE): SelectSelector(
                     SelectSelectorConfig(
                         options=language_options(self._voices),
                         mode=SelectSelectorMode.DROPDOWN,
@@ -358,9 +358,9 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
                 },
             )
         voices = self._voices.voices_for(self._language)
-        schema = probatio.Schema(
+        schema = vol.Schema(
             {
-                probatio.Required(CONF_VOICE): SelectSelector(
+                vol.Required(CONF_VOICE): SelectSelector(
                     SelectSelectorConfig(
                         options=voice_options(voices),
                         mode=SelectSelectorMode.DROPDOWN,
@@ -405,9 +405,7 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=probatio.Schema(
-                {probatio.Required(CONF_API_KEY): PASSWORD_SELECTOR}
-            ),
+            data_schema=vol.Schema({vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}),
             errors=errors,
             description_placeholders={"resource": resource_name(entry.data)},
         )
@@ -620,15 +618,15 @@ class CloudSpeechOptionsFlow(OptionsFlowWithReload):
     ) -> ConfigFlowResult:
         """The voice picker and the audio format picker (`format_key`)."""
         entry: CloudSpeechConfigEntry = self.config_entry
-        schema = probatio.Schema(
+        schema = vol.Schema(
             {
-                probatio.Required(CONF_VOICE): SelectSelector(
+                vol.Required(CONF_VOICE): SelectSelector(
                     SelectSelectorConfig(
                         options=voice_options(entry.runtime_data.voices.voices),
                         mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
-                probatio.Required(format_key): SelectSelector(
+                vol.Required(format_key): SelectSelector(
                     SelectSelectorConfig(
                         options=formats,
                         translation_key=format_key,
@@ -694,11 +692,11 @@ class CloudSpeechOptionsFlow(OptionsFlowWithReload):
         )
 
 
-def _cloud_schema() -> probatio.Schema:
+def _cloud_schema() -> vol.Schema:
     """Return the Azure cloud picker."""
-    return probatio.Schema(
+    return vol.Schema(
         {
-            probatio.Required(CONF_CLOUD): SelectSelector(
+            vol.Required(CONF_CLOUD): SelectSelector(
                 SelectSelectorConfig(
                     options=[cloud.value for cloud in AzureCloud],
                     translation_key=CONF_CLOUD,
@@ -709,12 +707,12 @@ def _cloud_schema() -> probatio.Schema:
     )
 
 
-def _region_schema(cloud: AzureCloud, *, key_required: bool) -> probatio.Schema:
+def _region_schema(cloud: AzureCloud, *, key_required: bool) -> vol.Schema:
     """Region and key of a resource in a regional cloud."""
-    key = probatio.Required if key_required else probatio.Optional
-    return probatio.Schema(
+    key = vol.Required if key_required else vol.Optional
+    return vol.Schema(
         {
-            probatio.Required(CONF_REGION): SelectSelector(
+            vol.Required(CONF_REGION): SelectSelector(
                 SelectSelectorConfig(
                     options=list(REGIONS[cloud]), mode=SelectSelectorMode.DROPDOWN
                 )
@@ -724,28 +722,28 @@ def _region_schema(cloud: AzureCloud, *, key_required: bool) -> probatio.Schema:
     )
 
 
-def _custom_schema() -> probatio.Schema:
+def _custom_schema() -> vol.Schema:
     """Endpoint and optional key (Speech containers need none)."""
-    return probatio.Schema(
+    return vol.Schema(
         {
-            probatio.Required(CONF_ENDPOINT): TextSelector(
+            vol.Required(CONF_ENDPOINT): TextSelector(
                 TextSelectorConfig(type=TextSelectorType.URL)
             ),
-            probatio.Optional(CONF_API_KEY): PASSWORD_SELECTOR,
+            vol.Optional(CONF_API_KEY): PASSWORD_SELECTOR,
         }
     )
 
 
-def _convai_schema(*, key_required: bool, expanded: bool) -> probatio.Schema:
+def _convai_schema(*, key_required: bool, expanded: bool) -> vol.Schema:
     """The API key, and the endpoint in a section collapsed unless it is set."""
-    key = probatio.Required if key_required else probatio.Optional
-    return probatio.Schema(
+    key = vol.Required if key_required else vol.Optional
+    return vol.Schema(
         {
             key(CONF_API_KEY): PASSWORD_SELECTOR,
-            probatio.Required(SECTION_ADVANCED): section(
-                probatio.Schema(
+            vol.Required(SECTION_ADVANCED): section(
+                vol.Schema(
                     {
-                        probatio.Optional(CONF_ENDPOINT): TextSelector(
+                        vol.Optional(CONF_ENDPOINT): TextSelector(
                             TextSelectorConfig(type=TextSelectorType.URL)
                         )
                     }
