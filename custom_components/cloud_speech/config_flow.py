@@ -10,6 +10,7 @@ from. The language and voice steps then serve Azure and Convai alike.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 import logging
 from typing import Any, Final, override
 
@@ -72,6 +73,12 @@ from .speech.errors import (
     SpeechServiceError,
 )
 from .speech.models import Voice
+from .speech.ssml import (
+    PITCH_PERCENT_RANGE,
+    RATE_PERCENT_RANGE,
+    STYLE_DEGREE_RANGE,
+    VOLUME_PERCENT_RANGE,
+)
 from .speech.voices import VoiceCatalog, normalize_language_tag, voice_label
 
 _LOGGER = logging.getLogger(__name__)
@@ -105,34 +112,33 @@ VOICE_SETTINGS: Final = (
     CONF_PITCH,
     CONF_VOLUME,
 )
-# Ranges as Azure documents them for <mstts:express-as> and <prosody>; the
-# same limits are enforced per call by speech/ssml.py.
+
+
+def _percent_slider(limits: tuple[Decimal, Decimal]) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=float(limits[0]),
+            max=float(limits[1]),
+            step=1,
+            mode=NumberSelectorMode.SLIDER,
+            unit_of_measurement="%",
+        )
+    )
+
+
+# The ranges speech/ssml.py enforces per call (as Azure documents them): one
+# source of truth for the form and for tts.speak's options.
 STYLE_DEGREE_SELECTOR: Final = NumberSelector(
-    NumberSelectorConfig(min=0.01, max=2, step=0.01, mode=NumberSelectorMode.BOX)
-)
-RATE_SELECTOR: Final = NumberSelector(
     NumberSelectorConfig(
-        min=-50,
-        max=100,
-        step=1,
-        mode=NumberSelectorMode.SLIDER,
-        unit_of_measurement="%",
+        min=float(STYLE_DEGREE_RANGE[0]),
+        max=float(STYLE_DEGREE_RANGE[1]),
+        step=0.01,
+        mode=NumberSelectorMode.BOX,
     )
 )
-PITCH_SELECTOR: Final = NumberSelector(
-    NumberSelectorConfig(
-        min=-50, max=50, step=1, mode=NumberSelectorMode.SLIDER, unit_of_measurement="%"
-    )
-)
-VOLUME_SELECTOR: Final = NumberSelector(
-    NumberSelectorConfig(
-        min=-100,
-        max=100,
-        step=1,
-        mode=NumberSelectorMode.SLIDER,
-        unit_of_measurement="%",
-    )
-)
+RATE_SELECTOR: Final = _percent_slider(RATE_PERCENT_RANGE)
+PITCH_SELECTOR: Final = _percent_slider(PITCH_PERCENT_RANGE)
+VOLUME_SELECTOR: Final = _percent_slider(VOLUME_PERCENT_RANGE)
 PASSWORD_SELECTOR: Final = TextSelector(
     TextSelectorConfig(type=TextSelectorType.PASSWORD)
 )
