@@ -36,7 +36,7 @@ def _parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--speak",
         action="store_true",
-        help="speak the text with espeak-ng (PCM formats) instead of a tone",
+        help="speak the text with espeak-ng instead of a tone (PCM formats; MP3 and Ogg/WebM Opus too with ffmpeg)",
     )
     parser.add_argument(
         "--require-key",

@@ -441,15 +441,18 @@ async def synthesize_audio_async(
     *,
     ms_per_character: float = 60.0,
 ) -> bytes:
-    """synthesize_audio for the event loop: espeak-ng runs as a subprocess."""
+    """synthesize_audio for the event loop: espeak-ng runs as a subprocess.
+
+    With speak=True, MP3 and Ogg/WebM Opus carry real speech too when ffmpeg
+    is on PATH (it encodes espeak-ng's WAV), so a developer hears the words in
+    the formats Home Assistant asks for by default.
+    """
     fmt = find_output_format(output_format)
     if fmt is None:
         raise ValueError(f"unknown output format {output_format!r}")
-    if (
-        speak
-        and fmt.codec in ("pcm", "alaw", "mulaw")
-        and (espeak := shutil.which("espeak-ng"))
-    ):
+    pcm = fmt.codec in ("pcm", "alaw", "mulaw")
+    encoder = None if pcm else _ffmpeg_encoder(fmt)
+    if speak and (pcm or encoder) and (espeak := shutil.which("espeak-ng")):
         process = await asyncio.create_subprocess_exec(
             espeak,
             "--stdout",
@@ -460,8 +463,37 @@ async def synthesize_audio_async(
         )
         speech, _ = await process.communicate()
         if process.returncode == 0:
-            return _encode_speech(speech, fmt)
+            if encoder is None:
+                return _encode_speech(speech, fmt)
+            process = await asyncio.create_subprocess_exec(
+                *encoder,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            encoded, _ = await process.communicate(speech)
+            if process.returncode == 0 and encoded:
+                return encoded
     return synthesize_audio(text, output_format, ms_per_character=ms_per_character)
+
+
+def _ffmpeg_encoder(fmt: AudioFormat) -> list[str] | None:
+    """An ffmpeg command turning a WAV on stdin into `fmt` on stdout, if it can."""
+    if fmt.codec == "mp3":
+        options = ["-c:a", "libmp3lame", "-b:a", f"{fmt.bitrate_kbps}k", "-f", "mp3"]
+        # Bare frames, as Azure sends them: no ID3 tag, no Xing header.
+        options += ["-id3v2_version", "0", "-write_xing", "0"]
+    elif fmt.codec == "opus" and fmt.container in ("ogg", "webm"):
+        options = ["-c:a", "libopus", "-f", fmt.container]
+    else:
+        return None
+    if (ffmpeg := shutil.which("ffmpeg")) is None:
+        return None
+    return [
+        ffmpeg,
+        *("-hide_banner", "-loglevel", "error", "-i", "pipe:0"),
+        *("-ac", "1", "-ar", str(fmt.sample_rate), *options, "pipe:1"),
+    ]
 
 
 def _encode_speech(espeak_wav: bytes, fmt: AudioFormat) -> bytes:
