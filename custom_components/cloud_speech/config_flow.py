@@ -192,6 +192,11 @@ def default_language(
     """Return the offered language closest to Home Assistant's (``zh-Hans`` → ``zh-CN``)."""
     languages = catalog.languages
     if best := language_util.matches(language, languages, country=country):
+        in_country = [tag for tag in best if country and tag.endswith(f"-{country}")]
+        if not in_country and FALLBACK_LANGUAGE in best:
+            # English in a country with no English voices of its own (HA matches
+            # the variants alphabetically, which would give en-AU): en-US.
+            return FALLBACK_LANGUAGE
         return best[0]
     if FALLBACK_LANGUAGE in languages:
         return FALLBACK_LANGUAGE

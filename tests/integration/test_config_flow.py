@@ -491,6 +491,7 @@ async def test_key_never_in_unique_id_or_title(
     [
         ("en", None, "en-US"),
         ("en", "GB", "en-GB"),
+        ("en", "DE", "en-US"),
         ("zh-Hans", None, "zh-CN"),
         ("zh-Hans", "CN", "zh-CN"),
         ("zh-Hant", "TW", "zh-TW"),
