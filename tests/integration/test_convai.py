@@ -8,7 +8,8 @@ run for real, and Home Assistant's TTS machinery drives the entity.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
+from functools import partial
 import io
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ from custom_components.cloud_speech.const import (
 from custom_components.cloud_speech.helpers import unique_id_for
 from tests.emulator import CONVAI_TEST_KEY, Emulator, EmulatorServer, Fault
 from tests.emulator.audio import is_valid_wav, mp3_frame_count, wav_info
+
+from . import tts_calls
+from .tts_calls import text_stream
 
 CONVAI_DATA: dict[str, Any] = {
     CONF_SERVICE: SERVICE_CONVAI,
@@ -87,38 +91,16 @@ async def convai_integration(
 # --- helpers -----------------------------------------------------------------
 
 
-async def speak(
-    hass: HomeAssistant,
-    message: str,
-    *,
-    language: str | None = None,
-    options: dict[str, Any] | None = None,
-    cache: bool = False,
-) -> tuple[str, bytes]:
-    """Synthesize `message` the way a media player fetching tts.speak's URL does."""
-    media_source_id = tts.generate_media_source_id(
-        hass,
-        message,
-        engine=ENTITY_ID,
-        language=language,
-        options=options,
-        cache=cache,
-    )
-    return await tts.async_get_media_source_audio(hass, media_source_id)
-
-
-async def text_stream(*pieces: str) -> AsyncGenerator[str]:
-    for piece in pieces:
-        yield piece
+speak = partial(tts_calls.speak, engine=ENTITY_ID)
 
 
 async def stream(
     hass: HomeAssistant, deltas: list[str], *, options: dict[str, Any] | None = None
 ) -> bytes:
     """Stream `deltas` in like an Assist pipeline feeding an LLM's reply."""
-    result = tts.async_create_stream(hass, ENTITY_ID, options=options)
-    result.async_set_message_stream(text_stream(*deltas))
-    return b"".join([chunk async for chunk in result.async_stream_result()])
+    return await tts_calls.stream(
+        hass, text_stream(*deltas), options=options, engine=ENTITY_ID
+    )
 
 
 def engine(hass: HomeAssistant) -> tts.TextToSpeechEntity:

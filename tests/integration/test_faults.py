@@ -61,8 +61,9 @@ from tests.emulator import Emulator, EmulatorServer, Fault
 from tests.emulator.audio import mp3_frames
 
 from .conftest import AZURE_CHINA_DATA, DEFAULT_OPTIONS
+from .tts_calls import AZURE_ENTITY_ID, speak, stream, text_stream
 
-ENTITY_ID = "tts.azure_speech_chinaeast2_speech"
+ENTITY_ID = AZURE_ENTITY_ID
 SYNTHESIS_HOST = "chinaeast2.tts.speech.azure.cn"
 # What Home Assistant shows users: the English translation of our messages.
 TRANSLATIONS = json.loads(
@@ -81,49 +82,6 @@ RESPONSIVE_STALL = 0.25
 
 
 # --- helpers shared by the reliability suites ------------------------------------
-
-
-async def speak(
-    hass: HomeAssistant,
-    message: str,
-    *,
-    options: dict[str, Any] | None = None,
-    language: str | None = None,
-    cache: bool = False,
-    engine: str = ENTITY_ID,
-) -> tuple[str, bytes]:
-    """Synthesize `message` the way a media player fetching tts.speak's URL does."""
-    media_source_id = tts.generate_media_source_id(
-        hass, message, engine=engine, language=language, options=options, cache=cache
-    )
-    return await tts.async_get_media_source_audio(hass, media_source_id)
-
-
-async def text_stream(*pieces: str) -> AsyncIterator[str]:
-    """Text arriving in pieces, like an LLM's reply."""
-    for piece in pieces:
-        yield piece
-
-
-async def stream(
-    hass: HomeAssistant,
-    text: AsyncIterator[str],
-    *,
-    options: dict[str, Any] | None = None,
-    language: str | None = None,
-    on_chunk: Callable[[bytes], None] | None = None,
-) -> bytes:
-    """Stream `text` in like an Assist pipeline; `on_chunk` sees audio as it comes."""
-    result = tts.async_create_stream(
-        hass, ENTITY_ID, language=language, options=options
-    )
-    result.async_set_message_stream(text)
-    chunks = []
-    async for chunk in result.async_stream_result():
-        chunks.append(chunk)
-        if on_chunk is not None:
-            on_chunk(chunk)
-    return b"".join(chunks)
 
 
 def served_audio(emulator: Emulator) -> bytes:

@@ -46,10 +46,8 @@ from .test_faults import (
     assert_complete_mp3,
     assert_translated,
     crashes,
-    speak,
-    stream,
-    text_stream,
 )
+from .tts_calls import speak, stream, text_stream
 
 SSML_OPEN = (
     '<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" '

@@ -32,9 +32,9 @@ from .test_faults import (
     assert_complete_mp3,
     assert_nothing_left_behind,
     assert_translated,
-    speak,
     tuned_clients,
 )
+from .tts_calls import speak
 
 CALLS = 200
 BURST_CALLS = 20

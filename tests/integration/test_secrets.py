@@ -56,9 +56,9 @@ from .test_faults import (
     assert_complete_mp3,
     assert_translated,
     served_audio,
-    speak,
     tuned_clients,
 )
+from .tts_calls import speak
 
 MARKER = "SECRET-MARKER-5f0c1d2e9a7b4c38"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, Callable
 import io
 from pathlib import Path
 from typing import Any
@@ -26,39 +24,10 @@ from custom_components.cloud_speech.const import (
 from tests.emulator import Emulator, Fault
 from tests.emulator.audio import mp3_frame_count
 
-ENTITY_ID = "tts.azure_speech_chinaeast2_speech"
+from . import tts_calls
+from .tts_calls import AZURE_ENTITY_ID, eventually, speak, text_stream
 
-
-async def speak(
-    hass: HomeAssistant,
-    message: str,
-    *,
-    language: str | None = None,
-    options: dict[str, Any] | None = None,
-    cache: bool = False,
-) -> tuple[str, bytes]:
-    """Synthesize `message` the way a media player fetching tts.speak's URL does."""
-    media_source_id = tts.generate_media_source_id(
-        hass,
-        message,
-        engine=ENTITY_ID,
-        language=language,
-        options=options,
-        cache=cache,
-    )
-    return await tts.async_get_media_source_audio(hass, media_source_id)
-
-
-async def eventually(condition: Callable[[], bool]) -> None:
-    """Wait for what no event announces (a file written, a connection closed)."""
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-
-
-async def text_stream(*pieces: str) -> AsyncGenerator[str]:
-    for piece in pieces:
-        yield piece
+ENTITY_ID = AZURE_ENTITY_ID
 
 
 async def stream(
@@ -69,12 +38,9 @@ async def stream(
     options: dict[str, Any] | None = None,
 ) -> bytes:
     """Stream `deltas` in like an Assist pipeline feeding an LLM's reply."""
-
-    result = tts.async_create_stream(
-        hass, ENTITY_ID, language=language, options=options
+    return await tts_calls.stream(
+        hass, text_stream(*deltas), language=language, options=options
     )
-    result.async_set_message_stream(text_stream(*deltas))
-    return b"".join([chunk async for chunk in result.async_stream_result()])
 
 
 @pytest.mark.usefixtures("init_integration")
