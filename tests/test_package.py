@@ -1,0 +1,47 @@
+"""The files HACS and Home Assistant read agree with each other and with the code."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+import json
+from pathlib import Path
+import tomllib
+
+from custom_components.cloud_speech.speech import __version__
+
+ROOT = Path(__file__).parent.parent
+INTEGRATION = ROOT / "custom_components" / "cloud_speech"
+
+
+def load_json(path: Path) -> dict[str, object]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_manifest_keys_are_ordered_as_hassfest_wants() -> None:
+    keys = list(load_json(INTEGRATION / "manifest.json"))
+
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+
+
+def test_versions_agree() -> None:
+    manifest = load_json(INTEGRATION / "manifest.json")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+    assert manifest["version"] == __version__ == pyproject["project"]["version"]
+
+
+def test_requirements_are_what_home_assistant_already_ships() -> None:
+    manifest = load_json(INTEGRATION / "manifest.json")
+
+    assert manifest["requirements"] == [
+        f"sentence-stream=={version('sentence-stream')}"
+    ]
+
+
+def test_hacs_knows_the_integration() -> None:
+    hacs = load_json(ROOT / "hacs.json")
+
+    assert hacs["name"] == load_json(INTEGRATION / "manifest.json")["name"]
+    assert hacs["render_readme"] is True
+    assert str(hacs["homeassistant"]).startswith("2026.")
