@@ -8,7 +8,7 @@ import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
@@ -105,8 +105,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
 
     entry.runtime_data = data
 
-    async def refresh_daily(_now: datetime) -> None:
-        await async_refresh_voices_quietly(hass, entry, data)
+    @callback
+    def refresh_daily(_now: datetime) -> None:
+        # A task of the entry's: unloading cancels it, so a late answer never
+        # writes the cache of a removed or reconfigured entry.
+        entry.async_create_background_task(
+            hass,
+            async_refresh_voices_quietly(hass, entry, data),
+            f"{DOMAIN} daily voice list refresh",
+        )
 
     entry.async_on_unload(
         async_track_time_interval(hass, refresh_daily, VOICE_CACHE_MAX_AGE)
@@ -120,6 +127,7 @@ async def async_refresh_voices(data: CloudSpeechData) -> None:
     voices = await data.client.async_get_voices()
     data.voices = VoiceCatalog(voices)
     data.voices_fetched_at = await data.voice_cache.async_save(voices)
+    data.last_error = None
 
 
 async def async_refresh_voices_quietly(

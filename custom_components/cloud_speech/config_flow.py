@@ -70,6 +70,7 @@ from .speech.errors import (
     InvalidRequestError,
     SpeechAuthenticationError,
     SpeechConnectionError,
+    SpeechResponseError,
     SpeechServiceError,
 )
 from .speech.models import Voice
@@ -80,6 +81,7 @@ from .speech.ssml import (
     VOLUME_PERCENT_RANGE,
 )
 from .speech.voices import VoiceCatalog, normalize_language_tag, voice_label
+from .voice_cache import VoiceCache
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -180,8 +182,10 @@ def form_errors(err: Exception) -> dict[str, str]:
             return {"base": "cannot_connect"}
         case InvalidRequestError(field="endpoint"):
             return {CONF_ENDPOINT: "invalid_endpoint"}
-    # Such as SpeechResponseError: the service answered something that is not
-    # a voice list, which nothing on the form can fix.
+        case SpeechResponseError():
+            # Reachable, but what answered is not a speech service (a wrong
+            # endpoint, a proxy's error page): the form says so.
+            return {"base": "invalid_voice_list"}
     _LOGGER.error("Unexpected error", exc_info=err)
     return {"base": "unknown"}
 
@@ -473,8 +477,8 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
         convai = self._service == SERVICE_CONVAI
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = self._credentials(user_input)
             try:
+                data = self._credentials(user_input)
                 self._voices = await async_fetch_voices(self.hass, data)
             except CredentialsCheckError as err:
                 errors = err.errors
@@ -546,12 +550,13 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
         if api_key := str(user_input.get(CONF_API_KEY) or "").strip():
             data[CONF_API_KEY] = api_key
         elif (
-            data.get(CONF_CLOUD) == AzureCloud.CUSTOM
-            and data[CONF_ENDPOINT] != self._current_endpoint()
-        ):
-            # A stored Azure key never goes on to a new custom endpoint (perhaps
-            # a container on plain HTTP) that the user did not give it for.
+            data.get(CONF_CLOUD) == AzureCloud.CUSTOM or self._service == SERVICE_CONVAI
+        ) and data.get(CONF_ENDPOINT) != self._current_endpoint():
+            # A stored key never goes on to a new endpoint (perhaps a container
+            # on plain HTTP) that the user did not give it for.
             data.pop(CONF_API_KEY, None)
+            if self._service == SERVICE_CONVAI:
+                raise CredentialsCheckError({CONF_API_KEY: "api_key_required"})
         return data
 
     def _current_endpoint(self) -> str | None:
@@ -568,6 +573,9 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
             entry = self._get_reconfigure_entry()
             if self._belongs_to_another_entry(unique_id, entry):
                 return self.async_abort(reason="already_configured")
+            # The entry now talks to another resource: its voices, not the
+            # cached ones of the old resource, are what setup must use.
+            await VoiceCache(self.hass, entry.entry_id).async_save(self._voices.voices)
             return self.async_update_reload_and_abort(
                 entry, data=data, unique_id=unique_id, title=entry_title(data)
             )

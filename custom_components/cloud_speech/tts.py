@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, replace
+import hashlib
 import logging
 from typing import Any, override
 
@@ -28,6 +29,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import CloudSpeechConfigEntry
 from .const import (
     CONF_ENCODING,
+    CONF_LANGUAGE,
     CONF_OUTPUT_FORMAT,
     CONF_PITCH,
     CONF_RATE,
@@ -68,6 +70,8 @@ PARALLEL_UPDATES = 0
 
 # Options that only make sense for the voice they were chosen with.
 VOICE_SPECIFIC_OPTIONS = (CONF_STYLE, CONF_STYLE_DEGREE, CONF_ROLE)
+# Set by the entity itself, to tell HA's cache when the entry's options change.
+ATTR_ENTRY_OPTIONS = "entry_options"
 # Enough text to tell a `<speak>` document from plain text.
 SSML_SNIFF_CHARACTERS = 7
 
@@ -148,9 +152,27 @@ class CloudSpeechEntity[PlanT: (AzurePlan, ConvaiPlan)](TextToSpeechEntity):
     def default_language(self) -> str:
         """The default voice's own language."""
         if (voice := self._default_voice) is not None:
+            # The language chosen with the voice (a multilingual voice may have
+            # been chosen for one of its secondary languages), else its own.
+            configured = self._entry.options.get(CONF_LANGUAGE)
+            if configured and voice.speaks(configured):
+                return normalize_language_tag(configured)
             return normalize_language_tag(voice.locale)
         languages = self.supported_languages
         return "en-US" if "en-US" in languages else languages[0]
+
+    @property
+    def _cache_key_options(self) -> dict[str, str]:
+        """An option that changes with the entry's options.
+
+        HA caches audio by message, language and options; without it, audio
+        made with the previous default voice or prosody would still be served
+        after the options change. The entity ignores it otherwise.
+        """
+        fingerprint = hashlib.blake2s(
+            repr(sorted(self._entry.options.items())).encode(), digest_size=6
+        ).hexdigest()
+        return {ATTR_ENTRY_OPTIONS: fingerprint}
 
     @override
     def async_get_supported_voices(self, language: str) -> list[TtsVoice]:
@@ -264,7 +286,10 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
     @override
     def default_options(self) -> Mapping[str, Any]:
         """Ask HA for the configured format, so it does not convert it to MP3."""
-        return {ATTR_PREFERRED_FORMAT: self._configured_format.extension}
+        return {
+            ATTR_PREFERRED_FORMAT: self._configured_format.extension,
+            **self._cache_key_options,
+        }
 
     @override
     def plan(self, language: str, options: Mapping[str, Any]) -> AzurePlan:
@@ -406,7 +431,10 @@ class ConvaiSpeechEntity(CloudSpeechEntity[ConvaiPlan]):
     @override
     def default_options(self) -> Mapping[str, Any]:
         """Ask HA for the configured encoding, so it does not convert it."""
-        return {ATTR_PREFERRED_FORMAT: self._configured_encoding.value}
+        return {
+            ATTR_PREFERRED_FORMAT: self._configured_encoding.value,
+            **self._cache_key_options,
+        }
 
     @override
     def plan(self, language: str, options: Mapping[str, Any]) -> ConvaiPlan:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 from unittest.mock import patch
 
+import aiohttp
 import homeassistant
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_API_KEY
@@ -336,10 +337,10 @@ async def test_failing_service_shows_cannot_connect(
     assert result["errors"] == {"base": "cannot_connect"}
 
 
-async def test_unexpected_error_shows_unknown(
+async def test_answer_that_is_no_voice_list_says_so_without_a_traceback(
     hass: HomeAssistant, emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A 200 that is no voice list (a captive portal, a wrong proxy) is unexpected."""
+    """A 200 that is no voice list: a captive portal, a wrong proxy."""
     secret = "secret-key-in-a-garbage-answer"
     emulator.keys[secret] = None
     emulator.inject(Fault(target="voices", status=200, body="<html>Welcome</html>"))
@@ -349,10 +350,30 @@ async def test_unexpected_error_shows_unknown(
         hass, result, {CONF_REGION: "westeurope", CONF_API_KEY: secret}
     )
 
+    assert result["errors"] == {"base": "invalid_voice_list"}
+    assert "Traceback" not in caplog.text
+    assert secret not in caplog.text
+
+
+async def test_unexpected_error_shows_unknown_and_logs_it(
+    hass: HomeAssistant,
+    emulator_session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug (here: the HTTP library failing oddly) is logged for a report."""
+    result = await start_azure_flow(hass, AzureCloud.GLOBAL)
+
+    with patch.object(
+        emulator_session, "_request", side_effect=RuntimeError("library bug")
+    ):
+        result = await submit(
+            hass, result, {CONF_REGION: "westeurope", CONF_API_KEY: TEST_KEY}
+        )
+
     assert result["errors"] == {"base": "unknown"}
     assert "Unexpected error" in caplog.text
-    assert "SpeechResponseError" in caplog.text  # with its traceback
-    assert secret not in caplog.text
+    assert "library bug" in caplog.text
+    assert TEST_KEY not in caplog.text
 
 
 async def test_key_no_service_could_accept_shows_invalid_auth(
@@ -1125,7 +1146,7 @@ async def test_failing_convai_shows_cannot_connect(
     assert result["errors"] == {"base": "cannot_connect"}
 
 
-async def test_convai_answer_that_is_no_voice_list_shows_unknown(
+async def test_convai_answer_that_is_no_voice_list_says_so(
     hass: HomeAssistant, emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     emulator.inject(Fault(target="convai_voices", status=200, body="{}"))
@@ -1133,8 +1154,8 @@ async def test_convai_answer_that_is_no_voice_list_shows_unknown(
 
     result = await submit(hass, result, {CONF_API_KEY: CONVAI_TEST_KEY, **NO_ENDPOINT})
 
-    assert result["errors"] == {"base": "unknown"}
-    assert "SpeechResponseError" in caplog.text
+    assert result["errors"] == {"base": "invalid_voice_list"}
+    assert "Traceback" not in caplog.text
     assert CONVAI_TEST_KEY not in caplog.text
 
 
@@ -1332,10 +1353,22 @@ async def test_convai_reconfigure_asks_for_the_key_and_the_endpoint(
 
     endpoint = f"{emulator_server.http_url}/convai"
     result = await submit(hass, result, {SECTION_ADVANCED: {CONF_ENDPOINT: endpoint}})
+    # The stored key is not sent to an endpoint it was not entered for.
+    assert result["errors"] == {CONF_API_KEY: "api_key_required"}
+    assert emulator.requests_for("convai_voices") == [
+        request
+        for request in emulator.requests_for("convai_voices")
+        if request.host == "api.convai.com"
+    ]
+
+    result = await submit(
+        hass,
+        result,
+        {CONF_API_KEY: CONVAI_TEST_KEY, SECTION_ADVANCED: {CONF_ENDPOINT: endpoint}},
+    )
     await hass.async_block_till_done()
 
     assert result["reason"] == "reconfigure_successful"
-    # An empty key keeps the current one.
     assert entry.data == {**CONVAI_DATA, CONF_ENDPOINT: endpoint}
     assert entry.title == f"Convai ({emulator_server.http_url.removeprefix('http://')})"
     assert entry.unique_id == unique_id_for(entry.data)
@@ -1357,6 +1390,13 @@ async def test_convai_reconfigure_back_to_convai_itself(
     assert advanced_section(result).options == {"collapsed": False}
 
     result = await submit(hass, result, {SECTION_ADVANCED: {CONF_ENDPOINT: " "}})
+    assert result["errors"] == {CONF_API_KEY: "api_key_required"}
+
+    result = await submit(
+        hass,
+        result,
+        {CONF_API_KEY: CONVAI_TEST_KEY, SECTION_ADVANCED: {CONF_ENDPOINT: " "}},
+    )
     await hass.async_block_till_done()
 
     assert result["reason"] == "reconfigure_successful"
@@ -1493,3 +1533,22 @@ def test_translations_contain_no_urls() -> None:
     """URLs go in placeholders (hassfest rejects them in strings)."""
     for text in [*EN.values(), *ZH_HANS.values()]:
         assert "://" not in text
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_reconfigure_uses_the_new_resources_voices_at_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    emulator_server: EmulatorServer,
+) -> None:
+    # The container offers fewer voices than the cloud region had (cached).
+    emulator.voices = emulator.voices[:3]
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await submit(hass, result, {CONF_CLOUD: "custom"})
+
+    result = await submit(hass, result, {CONF_ENDPOINT: emulator_server.http_url})
+    await hass.async_block_till_done()
+
+    assert result["reason"] == "reconfigure_successful"
+    assert len(mock_config_entry.runtime_data.voices) == 3

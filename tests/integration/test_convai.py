@@ -476,14 +476,18 @@ async def test_language_no_voice_speaks_is_refused(
 async def test_default_options_ask_home_assistant_for_the_configured_encoding(
     hass: HomeAssistant, convai_entry: MockConfigEntry
 ) -> None:
-    assert engine(hass).default_options == {"preferred_format": "wav"}
+    before = engine(hass).default_options
+    assert before["preferred_format"] == "wav"
 
     hass.config_entries.async_update_entry(
         convai_entry, options={**convai_entry.options, CONF_ENCODING: "mp3"}
     )
     await hass.async_block_till_done()
 
-    assert engine(hass).default_options == {"preferred_format": "mp3"}
+    after = engine(hass).default_options
+    assert after["preferred_format"] == "mp3"
+    # Part of HA's cache key: audio made with the old options is not reused.
+    assert after["entry_options"] != before["entry_options"]
 
 
 @pytest.mark.usefixtures("convai_integration")

@@ -8,6 +8,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -18,6 +19,7 @@ from custom_components.cloud_speech.const import CONF_REGION, DOMAIN
 from tests.emulator import Emulator, Fault
 
 from .conftest import AZURE_CHINA_DATA, DEFAULT_OPTIONS
+from .tts_calls import eventually
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -221,3 +223,34 @@ async def test_removing_the_entry_forgets_its_cached_voices(
     await hass.async_block_till_done()
 
     assert key not in hass_storage
+
+
+async def test_unloading_cancels_a_daily_refresh_in_flight(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: Emulator
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    emulator.inject(Fault(target="voices", hang=True))
+    # Real time keeps running (no frozen clock): connections must be able to close.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(days=1, seconds=1))
+    await emulator.wait_for_requests("voices", count=2)
+
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+
+    # The refresh was cancelled: its connection is gone, nothing waits on it.
+    await eventually(lambda: emulator.open_requests == 0)
+
+
+async def test_a_successful_refresh_clears_the_last_error(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    mock_config_entry.runtime_data.last_error = "an old outage"
+
+    freezer.tick(timedelta(days=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert mock_config_entry.runtime_data.last_error is None

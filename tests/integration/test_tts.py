@@ -410,3 +410,40 @@ async def test_abandoned_stream_cancels_requests_in_flight(
 
     await emulator.wait_for_requests("synthesis", count=1)
     await eventually(lambda: emulator.open_requests == 0)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_changed_options_are_not_served_from_the_tts_cache(
+    hass: HomeAssistant, emulator: Emulator, mock_config_entry: MockConfigEntry
+) -> None:
+    await speak(hass, "晚饭准备好了。", cache=True)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, CONF_VOICE: "zh-CN-XiaoxiaoNeural"},
+    )
+    await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    await speak(hass, "晚饭准备好了。", cache=True)
+
+    assert [r.voice for r in emulator.requests_for("synthesis")] == [
+        "zh-cn-YunxiNeural",
+        "zh-CN-XiaoxiaoNeural",
+    ]
+
+
+async def test_language_chosen_with_a_multilingual_voice_is_the_default(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: Emulator
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={CONF_VOICE: "en-US-JennyMultilingualNeural", "language": "de-DE"},
+    )
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+
+    await speak(hass, "Guten Tag.")
+
+    request = emulator.requests_for("synthesis")[-1]
+    assert request.voice == "en-US-JennyMultilingualNeural"
+    assert '<lang xml:lang="de-DE">' in request.body.decode()
