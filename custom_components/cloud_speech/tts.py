@@ -490,14 +490,31 @@ class ConvaiSpeechEntity(CloudSpeechEntity[ConvaiPlan]):
         self, plan: ConvaiPlan, message: AsyncIterator[str]
     ) -> AsyncGenerator[bytes]:
         client = self._client
-        # Each answer is a whole WAV file: the joiner keeps one header.
-        joiner = WavJoiner() if plan.encoding is ConvaiEncoding.WAV else None
+        if plan.encoding is not ConvaiEncoding.WAV:
+            async with aclosing(
+                synthesize_pipelined(
+                    message,
+                    lambda batch: client.synthesize(batch, plan.voice, plan.encoding),
+                )
+            ) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+            return
 
-        def synthesize(batch: str) -> AsyncIterator[bytes]:
-            chunks = client.synthesize(batch, plan.voice, plan.encoding)
-            return joiner.response(chunks) if joiner else chunks
-
-        async with aclosing(synthesize_pipelined(message, synthesize)) as chunks:
+        # Each answer is a whole WAV file: every batch's header is dropped, and
+        # one streaming header goes out before the first samples played.
+        joiner = WavJoiner()
+        async with (
+            aclosing(
+                synthesize_pipelined(
+                    message,
+                    lambda batch: joiner.response(
+                        client.synthesize(batch, plan.voice, plan.encoding)
+                    ),
+                )
+            ) as audio,
+            aclosing(joiner.stream(audio)) as chunks,
+        ):
             async for chunk in chunks:
                 yield chunk
 

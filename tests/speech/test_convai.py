@@ -900,3 +900,19 @@ async def test_the_key_never_appears_in_a_connection_error(
     assert str(caught.value).startswith("Cannot connect to convai.invalid")
     assert SECRET_KEY not in str(caught.value)
     assert len(sleep.delays) == 1
+
+
+async def test_a_lone_surrogate_is_dropped_not_a_unicode_error(
+    client: ConvaiClient, emulator: Emulator
+) -> None:
+    audio = await read_all(client.synthesize("Hi \ud83d there.", "en-US-JennyNeural"))
+
+    assert is_valid_wav(audio)
+    assert emulator.requests_for("convai_synthesis")[-1].spoken_text == "Hi  there."
+
+
+def test_text_of_nothing_but_a_lone_surrogate_is_refused(client: ConvaiClient) -> None:
+    with pytest.raises(InvalidRequestError) as err:
+        client.synthesize("\ud83d", "en-US-JennyNeural")
+
+    assert err.value.field == "message"

@@ -10,6 +10,7 @@ import pytest
 from custom_components.cloud_speech.speech.errors import (
     InvalidRequestError,
     SpeechConnectionError,
+    SpeechError,
 )
 from custom_components.cloud_speech.speech.pipeline import (
     join_sentences,
@@ -238,3 +239,26 @@ async def test_a_guess_fails_cleanly_when_the_text_source_breaks() -> None:
 
     with pytest.raises(RuntimeError, match="agent crashed"):
         await collect(synthesize_pipelined(broken(), RecordingSynthesizer()))
+
+
+async def test_a_synthesizer_that_fails_at_once_fails_the_stream() -> None:
+    def synthesize(batch: str) -> AsyncIterator[bytes]:
+        raise ValueError("cannot even build the request")
+
+    stream = synthesize_pipelined(deltas("Hello there."), synthesize)
+
+    with pytest.raises(ValueError, match="cannot even build"):
+        async with asyncio.timeout(2):
+            await collect(stream)
+
+
+async def test_a_text_source_cancelled_on_its_own_fails_the_stream() -> None:
+    async def torn_down() -> AsyncIterator[str]:
+        yield "Hello there. "
+        raise asyncio.CancelledError
+
+    stream = synthesize_pipelined(torn_down(), RecordingSynthesizer())
+
+    with pytest.raises(SpeechError):
+        async with asyncio.timeout(2):
+            await collect(stream)

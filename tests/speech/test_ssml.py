@@ -809,3 +809,16 @@ def test_validated_settings_build_ssml_the_service_accepts() -> None:
         '<mstts:express-as style="cheerful" styledegree="0.01">'
         '<prosody rate="-10%" pitch="+5Hz">好</prosody></mstts:express-as>'
     ) in ssml
+
+
+def test_ssml_declaring_an_encoding_other_than_utf8_is_refused() -> None:
+    """It is sent as UTF-8: the service would decode it as declared."""
+    document = (
+        "<?xml version='1.0' encoding='ISO-8859-1'?>"
+        "<speak version='1.0' xml:lang='fr-FR'><voice name='v'>café</voice></speak>"
+    )
+
+    with pytest.raises(InvalidRequestError) as err:
+        check_ssml_document(document)
+
+    assert err.value.field == "ssml"

@@ -16,6 +16,7 @@ import pytest
 from custom_components.cloud_speech.speech.convai import ConvaiClient
 from custom_components.cloud_speech.speech.errors import SpeechResponseError
 from custom_components.cloud_speech.speech.formats import wav_header
+from custom_components.cloud_speech.speech.pipeline import synthesize_pipelined
 from custom_components.cloud_speech.speech.wav import (
     MAX_WAV_HEADER_SIZE,
     WAVE_FORMAT_EXTENSIBLE,
@@ -391,7 +392,7 @@ async def test_wrapped_responses_read_concurrently_join_in_call_order() -> None:
     # The last response is read first: the header still goes with the first.
     parts = await asyncio.gather(*(collect(stream) for stream in reversed(streams)))
 
-    out = b"".join(reversed(parts))
+    out = await collect(joiner.stream(_aiter(list(reversed(parts)))))
     assert out[:44] == wav_header(24000)
     assert read_joined(out)[1] == first + second + third
 
@@ -453,7 +454,35 @@ async def test_concurrent_convai_responses_join_into_one_wav_file(
 
     parts = await asyncio.gather(*(collect(stream) for stream in streams))
 
-    params, frames = read_joined(b"".join(parts))
+    params, frames = read_joined(await collect(joiner.stream(_aiter(parts))))
     assert params == (22050, 1, 2)  # the ElevenLabs section's rate
     duration = len(frames) / 2 / 22050
     assert duration == pytest.approx(sum(len(text) * 0.06 for text in texts), abs=0.01)
+
+
+async def _aiter(items):
+    for item in items:
+        yield item
+
+
+async def test_a_dropped_first_response_does_not_take_the_header_with_it() -> None:
+    """The pipeline may drop a guessed first sentence's request: one header remains."""
+    joiner = WavJoiner()
+
+    async def convai_like(text: str) -> AsyncIterator[bytes]:
+        await asyncio.sleep(0.01)
+        yield wav_header(24000, 16, 1, 4) + b"\x01\x00\x02\x00"
+
+    async def pieces() -> AsyncIterator[str]:
+        for piece in ("Hello there.", " and then some more."):
+            yield piece
+            await asyncio.sleep(0.05)
+
+    audio = synthesize_pipelined(
+        pieces(), lambda batch: joiner.response(convai_like(batch))
+    )
+    joined = b"".join([chunk async for chunk in joiner.stream(audio)])
+
+    with wave.open(io.BytesIO(joined)) as wav:
+        assert wav.getframerate() == 24000
+        assert wav.readframes(-1) == b"\x01\x00\x02\x00"

@@ -48,6 +48,7 @@ _MAX_ERROR_BODY: Final = 64 * 1024
 # Enough of the body to recognise WAV ("RIFF") and MP3 (ID3 tag or frame sync).
 _SNIFF_SIZE: Final = 4
 _JSON_START: Final = (b"{", b"[")
+_SURROGATES_RE: Final = re.compile("[\ud800-\udfff]")
 
 
 class ConvaiEncoding(StrEnum):
@@ -207,6 +208,9 @@ class ConvaiClient:
                 retried once audio has been yielded.
 
         """
+        if isinstance(text, str):
+            # Lone surrogates cannot be encoded as UTF-8 (UnicodeEncodeError below).
+            text = _SURROGATES_RE.sub("", text)
         if not isinstance(text, str) or not text.strip():
             raise InvalidRequestError("There is no text to speak", field="message")
         if not isinstance(voice, str) or not voice.strip():

@@ -23,7 +23,7 @@ import re
 from sentence_stream import SentenceBoundaryDetector
 from sentence_stream.sentence_stream import ABBREVIATION_RE
 
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, SpeechError
 
 # Azure truncates a response at 10 minutes of audio. 2,000 characters stay well
 # below that even for fast CJK voices (about 5 characters a second).
@@ -60,6 +60,13 @@ def split_long_sentence(sentence: str, max_characters: int) -> list[str]:
     if sentence:
         pieces.append(sentence)
     return pieces
+
+
+def _as_error(err: BaseException) -> Exception:
+    """An error for the consumer: a foreign CancelledError must not hang it."""
+    if isinstance(err, Exception):
+        return err
+    return SpeechError("Speech synthesis was cancelled")
 
 
 class _End:
@@ -173,6 +180,7 @@ async def synthesize_pipelined(
                 for start in range(0, len(piece), max_characters):
                     put(list(detector.add_chunk(piece[start : start + max_characters])))
                     flush_if_long()
+                    await asyncio.sleep(0)  # one batch of work between yields
                 pending = (detector.current_sentence + detector.remaining_text).strip()
                 if guess is not None and pending and pending != guess.text:
                     # The text went on: no boundary where the guess put one.
@@ -186,11 +194,14 @@ async def synthesize_pipelined(
             put([rest] if (rest := detector.finish()) else [])
             if guess is not None:
                 guess.settle(False)  # no-op when the detector agreed
-        except Exception as err:  # noqa: BLE001 - handed to the consumer
+        except BaseException as err:
             if guess is not None:
                 guess.settle(False)
-            sentences.put_nowait(err)
-        sentences.put_nowait(_END)
+            sentences.put_nowait(_as_error(err))
+            if not isinstance(err, Exception):
+                raise
+        finally:
+            sentences.put_nowait(_END)
 
     held: list[str | _Guess | _End | BaseException] = []  # taken, not used yet
 
@@ -221,8 +232,10 @@ async def synthesize_pipelined(
         try:
             async for chunk in chunks:
                 audio.put_nowait(chunk)
-        except Exception as err:  # noqa: BLE001 - handed to the consumer
-            audio.put_nowait(err)
+        except BaseException as err:
+            audio.put_nowait(_as_error(err))
+            if not isinstance(err, Exception):
+                raise
         else:
             audio.put_nowait(_END)
 
@@ -238,10 +251,12 @@ async def synthesize_pipelined(
                     guess, batch_text = item, item.text
                 else:
                     guess, batch_text = None, item
+                # Created here, in playback order: a synthesizer may rely on it.
+                # Before the batch is queued: if this raises, no batch waits forever.
+                chunks = synthesize(batch_text)
                 batch = _Batch(asyncio.Queue(), guess)
                 batches.put_nowait(batch)
-                # Created here, in playback order: a synthesizer may rely on it.
-                batch.task = start(run_batch(synthesize(batch_text), batch.audio))
+                batch.task = start(run_batch(chunks, batch.audio))
                 # After a guess, the next batch goes alone too: it is the
                 # first sentence again if the guess was wrong.
                 first = guess is not None

@@ -77,6 +77,9 @@ _SIGNED_SEMITONES = re.compile(rf"([+-])({_NUMBER})st", re.IGNORECASE)
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _VOICE_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})+")
 _DOCUMENT_TYPE_DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_XML_ENCODING = re.compile(
+    r"\ufeff?\s*<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([^\"']*)[\"']"
+)
 _SSML_START = re.compile(r"\ufeff?\s*(?:<\?xml\s[^>]*\?>\s*)?<speak[\s/>]")
 
 
@@ -212,6 +215,14 @@ def check_ssml_document(ssml: str) -> str:
     if _DOCUMENT_TYPE_DECLARATION.search(document):
         raise _invalid_ssml(
             "SSML must not contain a document type or entity declaration"
+        )
+    if (declared := _XML_ENCODING.match(document)) and declared.group(
+        1
+    ).strip().lower() not in ("utf-8", "utf8"):
+        # The document is sent as UTF-8; the service would decode it as declared.
+        raise _invalid_ssml(
+            f"SSML is sent as UTF-8, not {declared.group(1)!r}: "
+            "remove the encoding from the XML declaration"
         )
     try:
         # Safe: without a document type declaration there is nothing to expand

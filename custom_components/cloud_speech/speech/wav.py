@@ -258,6 +258,15 @@ class WavJoiner:
             raise SpeechResponseError("The WAV audio ended before its samples")
         current.finish()
 
+    async def stream(self, audio: AsyncIterable[bytes]) -> AsyncGenerator[bytes]:
+        """Consumer side of `response`: the streaming header, then `audio` as is."""
+        sent = False
+        async for chunk in audio:
+            if not sent and (info := self._format) is not None:
+                yield wav_header(info.sample_rate, info.bits_per_sample, info.channels)
+                sent = True
+            yield chunk
+
     def response(self, chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes]:
         """Wrap one response's chunks: they come out as the joined stream needs them.
 
@@ -268,7 +277,9 @@ class WavJoiner:
             SpeechResponseError: While iterating, as `feed`.
 
         """
-        return self._read(self._new_response(), chunks)
+        # Never the header-bearer: a dropped response (a wrong guess of the
+        # pipeline) would take the header with it. `stream` writes it.
+        return self._read(_Response(self._check, first=False), chunks)
 
     def _new_response(self) -> _Response:
         self._responses += 1
