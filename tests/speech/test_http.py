@@ -284,6 +284,18 @@ def test_retry_policy_delays() -> None:
     assert policy.delay(SpeechRateLimitedError("x"), 2) == 1.0
     assert policy.delay(SpeechAuthenticationError("x"), 1) is None
     assert RetryPolicy(attempts=1).delay(server, 1) is None
+    # A 503 that says when to come back is honoured like a 429.
+    unavailable = SpeechServiceError("x", status=503, retry_after=3.0)
+    assert policy.delay(unavailable, 1) == 3.0
+    assert policy.delay(SpeechServiceError("x", status=503, retry_after=9.0), 1) is None
+
+
+def test_unavailable_service_carries_retry_after() -> None:
+    error = error_for_status(503, host="h", retry_after="3")
+    assert isinstance(error, SpeechServiceError)
+    assert error.retry_after == 3.0
+    # Only a 503 means "come back later"; other 5xx keep the back-off.
+    assert error_for_status(500, host="h", retry_after="3").retry_after is None  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

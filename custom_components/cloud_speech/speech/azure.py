@@ -317,8 +317,8 @@ class AzureSpeechClient:
         token = await self._current_token()
         try:
             data = await self._get_voice_list(token)
-        except SpeechAuthenticationError:
-            if token is None:
+        except SpeechAuthenticationError as err:
+            if token is None or err.status != 401:
                 raise
             data = await self._get_voice_list(await self._refresh_token(token))
         return parse_voice_list(data)
@@ -380,10 +380,10 @@ class AzureSpeechClient:
                     async for chunk in stream:
                         started = True
                         yield chunk
-                except SpeechAuthenticationError:
-                    # Only a cached token is worth renewing, once, and never
-                    # after audio went out (the caller may have played it).
-                    if started or renewed or token is None:
+                except SpeechAuthenticationError as err:
+                    # Only a cached token rejected as expired (401, not 403) is
+                    # worth renewing, once, and never after audio went out.
+                    if started or renewed or token is None or err.status != 401:
                         raise
                 else:
                     return

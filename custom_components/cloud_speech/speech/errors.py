@@ -22,6 +22,11 @@ class SpeechTimeoutError(SpeechConnectionError):
 class SpeechAuthenticationError(SpeechError):
     """The key or token was rejected (HTTP 401/403)."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        """Keep the HTTP status: only a 401 says a token may have expired."""
+        super().__init__(message)
+        self.status = status
+
 
 class SpeechRateLimitedError(SpeechError):
     """Too many requests (HTTP 429)."""
@@ -44,10 +49,16 @@ class SpeechBadRequestError(SpeechError):
 class SpeechServiceError(SpeechError):
     """The service failed (HTTP 5xx or an unexpected status)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
-        """Keep the HTTP status, if there was one."""
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Keep the HTTP status and, for a 503, when to come back if it said."""
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 class SpeechResponseError(SpeechError):

@@ -129,10 +129,11 @@ class RetryPolicy:
         """
         if attempt >= self.attempts or not is_retryable(error):
             return None
-        if isinstance(error, SpeechRateLimitedError) and error.retry_after is not None:
-            if error.retry_after > self.max_retry_after:
+        retry_after = getattr(error, "retry_after", None)
+        if isinstance(retry_after, float | int):
+            if retry_after > self.max_retry_after:
                 return None
-            return error.retry_after
+            return float(retry_after)
         return float(self.backoff * 2 ** (attempt - 1))
 
 
@@ -272,7 +273,7 @@ def error_for_status(
     """
     if status in (401, 403):
         return SpeechAuthenticationError(
-            f"{host} rejected the credentials (HTTP {status})"
+            f"{host} rejected the credentials (HTTP {status})", status=status
         )
     if status == 429:
         seconds = parse_retry_after(retry_after)
@@ -291,7 +292,11 @@ def error_for_status(
             f"{host} {what} (HTTP {status}){detail}", reason=reason
         )
     if status >= 500:
-        return SpeechServiceError(f"{host} failed (HTTP {status})", status=status)
+        # A 503 may say when to come back, as a 429 does.
+        seconds = parse_retry_after(retry_after) if status == 503 else None
+        return SpeechServiceError(
+            f"{host} failed (HTTP {status})", status=status, retry_after=seconds
+        )
     return SpeechServiceError(
         f"{host} answered with unexpected HTTP {status}", status=status
     )
