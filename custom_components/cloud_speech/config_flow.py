@@ -63,6 +63,7 @@ from .const import (
     OUTPUT_FORMATS,
     SERVICE_AZURE,
     SERVICE_CONVAI,
+    VOICE_SETTINGS,
 )
 from .helpers import create_client, entry_title, resource_name, unique_id_for
 from .speech.azure import REGIONS, AzureCloud
@@ -103,17 +104,6 @@ CONVAI_URL: Final = "https://convai.com"
 #: (pointing the integration at an emulator or a proxy) changes.
 SECTION_ADVANCED: Final = "advanced"
 FALLBACK_LANGUAGE: Final = "en-US"
-
-#: Entry options that describe how the chosen voice speaks; they are set
-#: together in the voice_settings step and only make sense for that voice.
-VOICE_SETTINGS: Final = (
-    CONF_STYLE,
-    CONF_STYLE_DEGREE,
-    CONF_ROLE,
-    CONF_RATE,
-    CONF_PITCH,
-    CONF_VOLUME,
-)
 
 
 def _percent_slider(limits: tuple[Decimal, Decimal]) -> NumberSelector:

@@ -28,6 +28,17 @@ CONF_VOLUME: Final = "volume"
 CONF_OUTPUT_FORMAT: Final = "output_format"
 CONF_ENCODING: Final = "encoding"
 
+# How a voice speaks: set together in the options flow for the chosen voice,
+# and accepted per call by the Azure entity.
+VOICE_SETTINGS: Final = (
+    CONF_STYLE,
+    CONF_STYLE_DEGREE,
+    CONF_ROLE,
+    CONF_RATE,
+    CONF_PITCH,
+    CONF_VOLUME,
+)
+
 # The output formats offered in the options flow; any catalog format works per call.
 OUTPUT_FORMATS: Final = (
     "audio-24khz-96kbitrate-mono-mp3",

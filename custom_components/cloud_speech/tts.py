@@ -41,6 +41,7 @@ from .const import (
     DEFAULT_CONVAI_ENCODING,
     DEFAULT_OUTPUT_FORMAT,
     DOMAIN,
+    VOICE_SETTINGS,
 )
 from .helpers import translate_speech_errors
 from .speech.azure import AzureSpeechClient
@@ -264,12 +265,7 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
 
     _attr_supported_options = [
         ATTR_VOICE,
-        CONF_STYLE,
-        CONF_STYLE_DEGREE,
-        CONF_ROLE,
-        CONF_RATE,
-        CONF_PITCH,
-        CONF_VOLUME,
+        *VOICE_SETTINGS,
         ATTR_PREFERRED_FORMAT,
         ATTR_PREFERRED_SAMPLE_RATE,
         ATTR_PREFERRED_SAMPLE_CHANNELS,
