@@ -25,7 +25,7 @@ import wave
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
 
-# Azure truncates synthesized audio at ten minutes (see the REST API seed).
+# Azure truncates synthesized audio at ten minutes (REST API page, sample request).
 MAX_DURATION_SECONDS = 600.0
 MIN_DURATION_SECONDS = 0.1
 
@@ -505,6 +505,8 @@ def _encode_speech(espeak_wav: bytes, fmt: AudioFormat) -> bytes:
     source.frombytes(frames)
     if sys.byteorder == "big":
         source.byteswap()
+    # Real speech is truncated at ten minutes too, like the tone.
+    del source[round(MAX_DURATION_SECONDS * source_rate) :]
     target_count = max(1, len(source) * fmt.sample_rate // source_rate)
     ratio = source_rate / fmt.sample_rate
     last = len(source) - 1

@@ -11,6 +11,7 @@ from .exchange import (
     Context,
     Reply,
     azure_error,
+    azure_rate_limited,
     text_reply,
 )
 from .ssml import SsmlCheck, check_ssml
@@ -34,47 +35,61 @@ def describe_synthesis(context: Context) -> SsmlCheck:
     return check
 
 
-def _unauthorized(context: Context) -> Reply | None:
-    """401 unless the request carries a key or token valid for this site."""
+# Who pays for a request that needs no key: an open container.
+_NO_RESOURCE = ""
+
+
+def _authenticate(context: Context) -> str | None:
+    """The resource key a request is made with (directly or via its token).
+
+    None means 401. Keyless container requests answer _NO_RESOURCE.
+    """
     emulator, site, headers = context.emulator, context.site, context.request.headers
     if site.cloud == "container" and not emulator.container_requires_key:
-        return None
+        return _NO_RESOURCE
     key = headers.get("Ocp-Apim-Subscription-Key")
     if key is not None:
         # A key that is present decides, right or wrong, as Azure's gateway does.
-        authorized = emulator.key_is_valid(key, site)
-    else:
-        scheme, _, token = headers.get("Authorization", "").partition(" ")
-        authorized = (
-            site.cloud != "container"
-            and scheme.lower() == "bearer"
-            and emulator.token_is_valid(token.strip(), site)
-        )
-    if authorized:
+        return key if emulator.key_is_valid(key, site) else None
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    if site.cloud == "container" or scheme.lower() != "bearer":
         return None
+    return emulator.token_key(token.strip(), site)
+
+
+def _unauthorized() -> Reply:
     return azure_error(401, AZURE_UNAUTHORIZED_MESSAGE)
 
 
 async def handle_token(context: Context) -> Reply:
     """POST /sts/v1.0/issueToken: exchange a resource key for a 10-minute token."""
     key = context.request.headers.get("Ocp-Apim-Subscription-Key")
-    if not context.emulator.key_is_valid(key, context.site):
-        return azure_error(401, AZURE_UNAUTHORIZED_MESSAGE)
-    return text_reply(200, context.emulator.issue_token(context.site))
+    if key is None or not context.emulator.key_is_valid(key, context.site):
+        return _unauthorized()
+    return text_reply(200, context.emulator.issue_token(context.site, key))
 
 
 async def handle_voices(context: Context) -> Reply:
     """GET .../voices/list: the voice list JSON."""
-    if denied := _unauthorized(context):
-        return denied
+    if _authenticate(context) is None:
+        return _unauthorized()
     body = json.dumps(context.emulator.voices, ensure_ascii=False).encode()
     return Reply(200, body, "application/json; charset=utf-8")
 
 
 async def handle_synthesis(context: Context, check: SsmlCheck) -> Reply:
     """POST .../cognitiveservices/v1: SSML in, audio out."""
-    if denied := _unauthorized(context):
-        return denied
+    key = _authenticate(context)
+    if key is None:
+        return _unauthorized()
+    emulator = context.emulator
+    # The gateway throttles before the speech service reads the request, so
+    # refused SSML counts as a transaction too (assumption, see FIDELITY.md).
+    # Containers have no F0 quota.
+    if context.site.cloud != "container" and (
+        retry_after := emulator.take_transaction(key)
+    ):
+        return azure_rate_limited(retry_after)
     headers = context.request.headers
     media_type = headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if media_type != SSML_MEDIA_TYPE:
@@ -82,6 +97,8 @@ async def handle_synthesis(context: Context, check: SsmlCheck) -> Reply:
             415, f"Unsupported media type; Content-Type must be {SSML_MEDIA_TYPE}."
         )
     format_name = headers.get("X-Microsoft-OutputFormat")
+    if not format_name:
+        return text_reply(400, "The X-Microsoft-OutputFormat header is required.")
     audio_format = find_output_format(format_name)
     if audio_format is None:
         return text_reply(
@@ -97,7 +114,6 @@ async def handle_synthesis(context: Context, check: SsmlCheck) -> Reply:
         )
     if check.error is not None:
         return text_reply(400, check.error)
-    emulator = context.emulator
     audio = await synthesize_audio_async(
         check.spoken_text or "",
         audio_format.name,

@@ -1,4 +1,8 @@
-"""Convai's standalone text-to-speech API: synthesis and the voice list."""
+"""Convai's standalone text-to-speech API: synthesis and the voice list.
+
+Sources: the seed convai-tts-api.txt (POST /tts/) and Convai's "Voice List
+API" page (GET /tts/get_available_voices, its shape and its 400/401/500).
+"""
 
 from __future__ import annotations
 
@@ -45,14 +49,23 @@ def describe_synthesis(context: Context) -> ConvaiPayload:
     return ConvaiPayload(fields, None)
 
 
+# The Voice List API page's refusals ("400 : API key not found", "401 : Invalid
+# API key provided"), used for synthesis too. The page documents no bodies: a
+# JSON object with the title under "ERROR" is an assumption.
+MISSING_KEY = (400, "API key not found")
+WRONG_KEY = (401, "Invalid API key provided")
+
+
 def _forbidden(context: Context) -> Reply | None:
     headers = context.request.headers
     key = next((headers[name] for name in KEY_HEADERS if name in headers), None)
     if key is None:
-        return json_reply(403, {"ERROR": "api_key error."})
-    if key not in context.emulator.convai_keys:
-        return json_reply(403, {"API_ERROR": "Invalid API key provided."})
-    return None
+        status, reason = MISSING_KEY
+    elif key not in context.emulator.convai_keys:
+        status, reason = WRONG_KEY
+    else:
+        return None
+    return json_reply(status, {"ERROR": reason})
 
 
 async def handle_voices(context: Context) -> Reply:

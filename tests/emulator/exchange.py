@@ -61,6 +61,16 @@ AZURE_UNAUTHORIZED_MESSAGE = (
     "endpoint for your resource."
 )
 
+
+def azure_rate_limited(retry_after: int) -> Reply:
+    """The free tier's 429: the gateway's JSON error plus Retry-After."""
+    reply = azure_error(
+        429, f"Rate limit is exceeded. Try again in {retry_after} seconds."
+    )
+    reply.headers["Retry-After"] = str(retry_after)
+    return reply
+
+
 _AZURE_DEFAULT_TEXT = {
     500: "Internal server error.",
     502: "Bad gateway: the upstream speech service did not answer.",

@@ -2,7 +2,8 @@
 
 Azure answers 400 with a short reason for SSML it cannot use; the emulator
 does the same for the rules the product is expected to respect, so SSML bugs
-show up as failures in tests rather than in production.
+show up as failures in tests rather than in production. FIDELITY.md gives the
+source of each rule, or marks it as an assumption.
 """
 
 from __future__ import annotations
@@ -16,8 +17,36 @@ import xml.etree.ElementTree as ET
 
 SSML_NAMESPACE = "http://www.w3.org/2001/10/synthesis"
 MSTTS_NAMESPACE = "https://www.w3.org/2001/mstts"
+# Azure's own examples declare mstts both ways; older clients send http.
+MSTTS_NAMESPACES = (MSTTS_NAMESPACE, "http://www.w3.org/2001/mstts")
+MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-MAX_VOICE_ELEMENTS = 50
+# "Max total number of distinct <voice> and <audio> tags in SSML" (quotas page).
+MAX_VOICE_AND_AUDIO_ELEMENTS = 50
+# HD voice names are voicename:basemodel:version, and DragonHD is the base model.
+HD_VOICE_MARKER = ":DragonHD"
+# (namespace, local name) of the elements the HD voices page marks "No".
+HD_UNSUPPORTED: frozenset[tuple[str, str]] = frozenset(
+    {
+        *(
+            (SSML_NAMESPACE, name)
+            for name in ("prosody", "emphasis", "audio", "phoneme", "bookmark", "break")
+        ),
+        *(
+            (namespace, name)
+            for namespace in MSTTS_NAMESPACES
+            for name in (
+                "express-as",
+                "ttsembedding",
+                "audioduration",
+                "backgroundaudio",
+                "silence",
+                "viseme",
+            )
+        ),
+        (MATHML_NAMESPACE, "math"),
+    }
+)
 
 _NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+)"
 _PITCH_NAMES = "x-low|low|medium|high|x-high|default"
@@ -47,6 +76,19 @@ class SsmlCheck:
     first_voice: str | None = None
     spoken_text: str | None = None
     error: str | None = None
+
+
+def is_hd_voice(name: str) -> bool:
+    """Whether a voice name names an Azure Speech HD (DragonHD) voice."""
+    return HD_VOICE_MARKER.lower() in name.lower()
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    """(namespace, local name) of an ElementTree tag."""
+    if tag.startswith("{"):
+        namespace, _, local_name = tag[1:].partition("}")
+        return namespace, local_name
+    return "", tag
 
 
 def check_ssml(
@@ -102,10 +144,16 @@ def _validate(
         return f"The root element must be speak in namespace {SSML_NAMESPACE}."
     if root.get("version") != "1.0":
         return 'The speak element must have version="1.0".'
+    if not (root.get(XML_LANG) or "").strip():
+        return "The speak element must have an xml:lang attribute."
     if not voice_elements:
         return "SSML must contain at least one voice element."
-    if len(voice_elements) > MAX_VOICE_ELEMENTS:
-        return f"SSML may contain at most {MAX_VOICE_ELEMENTS} voice elements."
+    audio_count = sum(1 for element in root.iter() if is_ssml(element, "audio"))
+    if len(voice_elements) + audio_count > MAX_VOICE_AND_AUDIO_ELEMENTS:
+        return (
+            f"SSML may contain at most {MAX_VOICE_AND_AUDIO_ELEMENTS} voice and "
+            "audio elements."
+        )
     for voice_element in voice_elements:
         name = voice_element.get("name")
         if not name:
@@ -113,9 +161,25 @@ def _validate(
         voice = find_voice(name)
         if voice is None:
             return f"Unsupported voice {name}."
+        # Background audio sits beside the voices, so it reaches them all.
+        if is_hd_voice(str(voice.get("ShortName", name))) and (
+            error := _check_hd(name, [*voice_element.iter(), *root])
+        ):
+            return error
         for element in voice_element.iter():
             if error := _check_element(element, voice, is_ssml):
                 return error
+    return None
+
+
+def _check_hd(name: str, elements: list[ET.Element]) -> str | None:
+    """Refuse elements that HD voices do not support (refusing is an assumption)."""
+    for element in elements:
+        namespace, local_name = _split_tag(str(element.tag))
+        # Unqualified names count as SSML: stricter when the namespace is required.
+        if (namespace or SSML_NAMESPACE, local_name) in HD_UNSUPPORTED:
+            prefix = "mstts:" if namespace in MSTTS_NAMESPACES else ""
+            return f"HD voice {name} does not support the {prefix}{local_name} element."
     return None
 
 
@@ -125,7 +189,8 @@ def _check_element(
     is_ssml: Callable[[ET.Element, str], bool],
 ) -> str | None:
     short_name = voice.get("ShortName")
-    if element.tag == f"{{{MSTTS_NAMESPACE}}}express-as":
+    namespace, local_name = _split_tag(str(element.tag))
+    if namespace in MSTTS_NAMESPACES and local_name == "express-as":
         return _check_express_as(element, voice)
     if is_ssml(element, "prosody"):
         for attribute, value in element.attrib.items():

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import json
+import math
 import secrets
 import time
 from typing import Any, Literal
@@ -24,6 +27,10 @@ from .voices import (
 
 TEST_KEY = "test-key"
 CONVAI_TEST_KEY = "test-convai-key"
+
+# Free (F0) real-time text to speech: "20 transactions per 60 seconds" (quotas page).
+FREE_TIER_TRANSACTIONS = 20
+FREE_TIER_WINDOW_SECONDS = 60.0
 
 FaultTarget = Literal[
     "synthesis", "voices", "token", "convai_synthesis", "convai_voices", "any"
@@ -116,7 +123,22 @@ class RecordedRequest:
 @dataclass(frozen=True, slots=True)
 class _IssuedToken:
     scope: tuple[str, str]
-    expires_at: float  # time.monotonic()
+    expires_at: float  # on Emulator.clock
+    key: str  # the resource key it was exchanged for: tokens share its quota
+
+
+class ManualClock:
+    """A clock for Emulator.clock that moves only when a test says so."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
 
 
 class Emulator:
@@ -138,6 +160,11 @@ class Emulator:
         self.bytes_per_second: float | None = None
         self.chunk_size: int = 4096
         self.ms_per_character: float = 60.0
+        # Seconds for token expiry and the free-tier window; tests may use ManualClock.
+        self.clock: Callable[[], float] = time.monotonic
+        # Answer as an F0 resource: 429 past 20 synthesis requests in 60 seconds.
+        self.free_tier: bool = False
+        self._transactions: dict[str, deque[float]] = {}
         # Real speech through espeak-ng (standalone --speak); tests keep the tone.
         self.speak: bool = False
         self.faults: list[Fault] = []
@@ -273,8 +300,8 @@ class Emulator:
             return ("custom", site.host)
         return (site.cloud or "", site.region or "")
 
-    def issue_token(self, site: Site) -> str:
-        """A new JWT-looking access token for the site's scope."""
+    def issue_token(self, site: Site, key: str) -> str:
+        """A new JWT-looking access token for the site's scope, paid for by `key`."""
         scope = self.auth_scope(site)
         region = site.region or ""
         claims = {
@@ -297,22 +324,48 @@ class Emulator:
             base64.urlsafe_b64encode(part).rstrip(b"=").decode() for part in parts
         )
         self._tokens[token] = _IssuedToken(
-            scope, time.monotonic() + self.token_lifetime
+            scope, self.clock() + self.token_lifetime, key
         )
         return token
 
-    def token_is_valid(self, token: str, site: Site) -> bool:
-        """Whether a bearer token was issued for this site's scope and is unexpired."""
+    def token_key(self, token: str, site: Site) -> str | None:
+        """The key behind a bearer token valid for this site's scope, or None."""
         issued = self._tokens.get(token)
-        return (
+        if (
             issued is not None
             and issued.scope == self.auth_scope(site)
-            and time.monotonic() < issued.expires_at
-        )
+            and self.clock() < issued.expires_at
+        ):
+            return issued.key
+        return None
+
+    def token_is_valid(self, token: str, site: Site) -> bool:
+        """Whether a bearer token was issued for this site's scope and is unexpired."""
+        return self.token_key(token, site) is not None
 
     def expire_tokens(self) -> None:
         """Make every token issued so far invalid."""
         self._tokens = {
-            token: _IssuedToken(issued.scope, float("-inf"))
+            token: _IssuedToken(issued.scope, float("-inf"), issued.key)
             for token, issued in self._tokens.items()
         }
+
+    # --- free-tier rate limit --------------------------------------------
+
+    def take_transaction(self, key: str) -> int | None:
+        """Count a synthesis transaction for the resource behind `key`.
+
+        None when it may go ahead; otherwise the seconds until the window
+        has room (Retry-After), and the refused request is not counted, so
+        a client that waits as told gets through.
+        """
+        if not self.free_tier:
+            return None
+        now = self.clock()
+        window = self._transactions.setdefault(key, deque())
+        while window and window[0] <= now - FREE_TIER_WINDOW_SECONDS:
+            window.popleft()
+        if len(window) >= FREE_TIER_TRANSACTIONS:
+            return max(1, math.ceil(window[0] + FREE_TIER_WINDOW_SECONDS - now))
+        window.append(now)
+        return None

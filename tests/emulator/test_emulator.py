@@ -31,6 +31,8 @@ from tests.emulator.audio import (
     synthesize_audio,
     wav_duration,
 )
+from tests.emulator.ssml import MSTTS_NAMESPACES
+from tests.emulator.state import ManualClock
 from tests.emulator.voices import SEED_VOICES
 
 WESTEUROPE_TTS = "https://westeurope.tts.speech.microsoft.com/cognitiveservices/v1"
@@ -41,10 +43,15 @@ KEY = {"Ocp-Apim-Subscription-Key": TEST_KEY}
 CONVAI_KEY = {"CONVAI-API-KEY": CONVAI_TEST_KEY}
 
 
-def ssml(inner: str, voice: str = "en-US-JennyNeural") -> str:
+def ssml(
+    inner: str,
+    voice: str = "en-US-JennyNeural",
+    *,
+    mstts: str = "https://www.w3.org/2001/mstts",
+) -> str:
     return (
         "<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' "
-        "xmlns:mstts='https://www.w3.org/2001/mstts' xml:lang='en-US'>"
+        f"xmlns:mstts='{mstts}' xml:lang='en-US'>"
         f"<voice name='{voice}'>{inner}</voice></speak>"
     )
 
@@ -258,6 +265,22 @@ _LONG_AGENT = "a" * 255
             synthesis_headers(),
             400,
         ),
+        (ssml("Hi").replace("version='1.0' ", ""), synthesis_headers(), 400),
+        (ssml("Hi").replace(" xml:lang='en-US'", ""), synthesis_headers(), 400),
+        (
+            ssml("Hi").replace("xml:lang='en-US'", "xml:lang=''"),
+            synthesis_headers(),
+            400,
+        ),
+        (
+            ssml("Hi"),
+            {
+                key: value
+                for key, value in synthesis_headers().items()
+                if key != "X-Microsoft-OutputFormat"
+            },
+            400,
+        ),
         (ssml("Hi", voice="en-US-NobodyNeural"), synthesis_headers(), 400),
         (
             ssml(
@@ -356,6 +379,214 @@ async def test_spoken_text_is_recorded_unescaped(
     assert record.output_format == "riff-24khz-16bit-mono-pcm"
     assert record.headers["ocp-apim-subscription-key"] == TEST_KEY
     assert emulator.spoken_texts() == ['Tom & Jerry <3 "x" und mehr']
+
+
+def _without(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {key: value for key, value in headers.items() if key != name}
+
+
+async def test_user_agent_is_required(emulator_session: aiohttp.ClientSession) -> None:
+    async with emulator_session.post(
+        WESTEUROPE_TTS,
+        data=ssml("Hi").encode(),
+        headers=_without(synthesis_headers(), "User-Agent"),
+        skip_auto_headers=("User-Agent",),
+    ) as response:
+        assert response.status == 400
+        assert "User-Agent" in await response.text()
+
+
+@pytest.mark.parametrize("mstts", MSTTS_NAMESPACES)
+async def test_both_mstts_namespaces_are_understood(
+    emulator_session: aiohttp.ClientSession, mstts: str
+) -> None:
+    good = ssml("<mstts:express-as style='cheerful'>Hi</mstts:express-as>", mstts=mstts)
+    status, _, reason = await synthesize(emulator_session, good)
+    assert status == 200, reason
+    # Checked, not skipped: an unknown style is refused in either namespace.
+    bad = ssml("<mstts:express-as style='grumpy'>Hi</mstts:express-as>", mstts=mstts)
+    status, _, reason = await synthesize(emulator_session, bad)
+    assert status == 400
+    assert b"grumpy" in reason
+
+
+_HD_VOICE = "en-US-Ava:DragonHDLatestNeural"
+_SPEAK_OPEN = (
+    "<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' "
+    "xmlns:mstts='https://www.w3.org/2001/mstts' xml:lang='en-US'>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "element"),
+    [
+        (ssml("<prosody rate='+10%'>Hi</prosody>", _HD_VOICE), "prosody"),
+        (ssml("<emphasis>Hi</emphasis>", _HD_VOICE), "emphasis"),
+        (ssml("<audio src='https://example.com/a.wav'>Hi</audio>", _HD_VOICE), "audio"),
+        (ssml("<phoneme alphabet='ipa' ph='haɪ'>Hi</phoneme>", _HD_VOICE), "phoneme"),
+        (ssml("<bookmark mark='here'/>Hi", _HD_VOICE), "bookmark"),
+        (ssml("Hi<break time='200ms'/>", _HD_VOICE), "break"),
+        (
+            ssml("<mstts:express-as style='cheerful'>Hi</mstts:express-as>", _HD_VOICE),
+            "mstts:express-as",
+        ),
+        (
+            ssml(
+                "<mstts:ttsembedding speakerProfileId='x'>Hi</mstts:ttsembedding>",
+                _HD_VOICE,
+            ),
+            "mstts:ttsembedding",
+        ),
+        (ssml("<mstts:audioduration value='2s'/>Hi", _HD_VOICE), "mstts:audioduration"),
+        (
+            ssml(
+                "<mstts:silence type='Leading' value='200ms'/>Hi",
+                _HD_VOICE,
+                mstts="http://www.w3.org/2001/mstts",
+            ),
+            "mstts:silence",
+        ),
+        (ssml("<mstts:viseme type='redlips_front'/>Hi", _HD_VOICE), "mstts:viseme"),
+        (
+            ssml(
+                "<math xmlns='http://www.w3.org/1998/Math/MathML'><mi>x</mi></math>",
+                _HD_VOICE,
+            ),
+            "math",
+        ),
+        (
+            f"{_SPEAK_OPEN}<mstts:backgroundaudio src='https://example.com/a.wav'/>"
+            f"<voice name='{_HD_VOICE}'>Hi</voice></speak>",
+            "mstts:backgroundaudio",
+        ),
+    ],
+)
+async def test_hd_voices_refuse_unsupported_elements(
+    emulator: Emulator,
+    emulator_session: aiohttp.ClientSession,
+    body: str,
+    element: str,
+) -> None:
+    status, _, reason = await synthesize(emulator_session, body)
+    assert status == 400
+    assert f"does not support the {element} element" in reason.decode()
+    # The same markup is fine for a voice that is not HD.
+    status, _, reason = await synthesize(
+        emulator_session, body.replace(_HD_VOICE, "en-US-JennyNeural")
+    )
+    assert status == 200, reason
+
+
+async def test_hd_voices_accept_supported_elements(
+    emulator_session: aiohttp.ClientSession,
+) -> None:
+    body = (
+        f"{_SPEAK_OPEN}<voice name='{_HD_VOICE}' effect='eq_car' "
+        "parameters='temperature=0.8'>"
+        "<lexicon uri='https://example.com/lexicon.xml'/>"
+        "<p><s>It is <say-as interpret-as='cardinal'>3</say-as> "
+        "<sub alias='o clock'>o'clock</sub>.</s></p>"
+        "<lang xml:lang='de-DE'>Hallo</lang></voice></speak>"
+    )
+    status, _, reason = await synthesize(emulator_session, body)
+    assert status == 200, reason
+
+
+def _voices_and_audio(voices: int, audio: int) -> str:
+    audio_element = "<audio src='https://example.com/a.wav'>x</audio>"
+    return (
+        _SPEAK_OPEN
+        + "".join(
+            f"<voice name='en-US-JennyNeural'>x{audio_element if index < audio else ''}</voice>"
+            for index in range(voices)
+        )
+        + "</speak>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("voices", "audio", "status"),
+    [(50, 0, 200), (51, 0, 400), (49, 1, 200), (49, 2, 400)],
+)
+async def test_voice_and_audio_elements_share_a_limit_of_50(
+    emulator_session: aiohttp.ClientSession, voices: int, audio: int, status: int
+) -> None:
+    answered, _, reason = await synthesize(
+        emulator_session, _voices_and_audio(voices, audio)
+    )
+    assert answered == status, reason
+
+
+async def test_free_tier_allows_20_transactions_per_60_seconds(
+    emulator: Emulator, emulator_session: aiohttp.ClientSession
+) -> None:
+    clock = ManualClock(1000.0)
+    emulator.clock = clock
+    emulator.free_tier = True
+    emulator.keys["other-key"] = None
+    for _ in range(20):
+        status, _, reason = await synthesize(emulator_session, ssml("Hi"))
+        assert status == 200, reason
+        clock.advance(1)
+
+    async def throttled(headers: dict[str, str]) -> str:
+        async with emulator_session.post(
+            WESTEUROPE_TTS, data=ssml("Hi").encode(), headers=headers
+        ) as response:
+            assert response.status == 429
+            body = await response.json()
+            assert body["error"]["code"] == "429"
+            return response.headers["Retry-After"]
+
+    # Now 1020: the first transaction (at 1000) leaves the window at 1060.
+    assert await throttled(synthesis_headers()) == "40"
+    # The voice list and the token endpoint are not transactions...
+    async with emulator_session.get(
+        WESTEUROPE_TTS.replace("v1", "voices/list"), headers=KEY
+    ) as response:
+        assert response.status == 200
+    async with emulator_session.post(
+        "https://westeurope.api.cognitive.microsoft.com/sts/v1.0/issueToken",
+        headers=KEY,
+    ) as response:
+        assert response.status == 200
+        token = await response.text()
+    # ...a token draws on the quota of the key it came from...
+    bearer = {
+        **_without(synthesis_headers(), "Ocp-Apim-Subscription-Key"),
+        "Authorization": f"Bearer {token}",
+    }
+    assert await throttled(bearer) == "40"
+    # ...and another resource has its own quota.
+    other = {**synthesis_headers(), "Ocp-Apim-Subscription-Key": "other-key"}
+    status, _, _ = await synthesize(emulator_session, ssml("Hi"), headers=other)
+    assert status == 200
+
+    clock.advance(40)
+    status, _, _ = await synthesize(emulator_session, ssml("Hi"), headers=bearer)
+    assert status == 200
+    assert await throttled(synthesis_headers()) == "1"
+    assert len(emulator.spoken_texts()) == 22
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("Nine char", 540.0), ("Eleven char", 600.0)]
+)
+async def test_audio_is_truncated_at_ten_minutes(
+    emulator: Emulator,
+    emulator_session: aiohttp.ClientSession,
+    text: str,
+    seconds: float,
+) -> None:
+    emulator.ms_per_character = 60_000.0  # a minute per character
+    emulator.chunk_size = 1 << 20
+    status, _, audio = await synthesize(
+        emulator_session,
+        ssml(text),
+        headers=synthesis_headers("riff-8khz-8bit-mono-mulaw"),
+    )
+    assert status == 200
+    assert wav_duration(audio) == seconds
 
 
 async def test_wav_response_decodes(
@@ -617,12 +848,12 @@ async def test_convai_synthesis_wav_and_mp3(
             {"ERROR": "transcript is required"},
         ),
         ({"transcript": "Hi"}, CONVAI_KEY, 200, {"ERROR": "voice is required"}),
-        ({"transcript": "Hi", "voice": "x"}, {}, 403, {"ERROR": "api_key error."}),
+        ({"transcript": "Hi", "voice": "x"}, {}, 400, {"ERROR": "API key not found"}),
         (
             {"transcript": "Hi", "voice": "x"},
             {"CONVAI-API-KEY": "wrong"},
-            403,
-            {"API_ERROR": "Invalid API key provided."},
+            401,
+            {"ERROR": "Invalid API key provided"},
         ),
         (
             {"transcript": "Hi", "voice": "Old British Man", "encoding": "mp3"},
@@ -661,21 +892,68 @@ async def test_convai_errors(
     assert emulator.spoken_texts() == []
 
 
-async def test_convai_voice_list(
+async def test_convai_voice_list_has_the_documented_shape(
     emulator: Emulator, emulator_session: aiohttp.ClientSession
 ) -> None:
+    """Sections of arrays of single-key objects (Convai's Voice List API page)."""
     async with emulator_session.get(CONVAI_VOICES, headers=CONVAI_KEY) as response:
         assert response.status == 200
+        assert response.content_type == "application/json"
         voices = await response.json()
     assert voices == emulator.convai_voices
-    assert {"GCP", "Azure", "ElevenLabs", "OpenAI"} <= voices.keys()
-    entry = voices["GCP"]["Hebrew Male"]
-    assert entry["lang_codes"] == ["iw-IL"]
-    assert entry["gender"] in ("MALE", "FEMALE")
-    async with emulator_session.get(
-        CONVAI_VOICES, headers={"CONVAI-API-KEY": "wrong"}
-    ) as response:
-        assert response.status == 403
+    assert {
+        "GCP Voices",
+        "Azure Voices",
+        "Elevenlabs Voices",
+        "OpenAI Voices",
+    } <= voices.keys()
+    for section in voices.values():
+        assert isinstance(section, list)
+        for item in section:
+            [(name, entry)] = item.items()
+            assert name
+            assert {"voice_value", "lang_codes", "gender", "sample_link"} <= set(entry)
+            assert entry["gender"] in ("MALE", "FEMALE")
+    [hebrew] = [item for item in voices["GCP Voices"] if "Hebrew Male" in item]
+    assert hebrew["Hebrew Male"]["lang_codes"] == ["iw-IL"]
+    assert hebrew["Hebrew Male"]["deployment_env"] == ["PRODUCTION", "DEVELOPMENT"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "fault", "status", "answer"),
+    [
+        pytest.param({}, None, 400, {"ERROR": "API key not found"}, id="no key"),
+        pytest.param(
+            {"CONVAI-API-KEY": "wrong"},
+            None,
+            401,
+            {"ERROR": "Invalid API key provided"},
+            id="wrong key",
+        ),
+        pytest.param(
+            CONVAI_KEY,
+            Fault(target="convai_voices", status=500),
+            500,
+            {"result": "Internal server error"},
+            id="server failure",
+        ),
+    ],
+)
+async def test_convai_voice_list_documented_errors(
+    emulator: Emulator,
+    emulator_session: aiohttp.ClientSession,
+    *,
+    headers: dict[str, str],
+    fault: Fault | None,
+    status: int,
+    answer: dict[str, str],
+) -> None:
+    if fault is not None:
+        emulator.inject(fault)
+    async with emulator_session.get(CONVAI_VOICES, headers=headers) as response:
+        assert response.status == status
+        assert response.content_type == "application/json"
+        assert await response.json() == answer
 
 
 # --- audio helpers ---------------------------------------------------------------

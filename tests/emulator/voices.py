@@ -544,9 +544,12 @@ def build_voice_list() -> list[VoiceDict]:
 
 # --- Convai ------------------------------------------------------------------
 
-# Sections of the Convai voice list -> voice display name -> voice entry.
+# Sections of the Convai voice list -> (display name, voice_value, lang_codes,
+# gender). Section names as the Voice List API page spells them ("GCP Voices",
+# "Azure Voices", "Elevenlabs Voices"); "OpenAI Voices" is an assumption, its
+# voice_value is the TTS seed's sample voice.
 _CONVAI_TABLE: dict[str, list[tuple[str, str, list[str], str]]] = {
-    "GCP": [
+    "GCP Voices": [
         ("Australian English Female", "en-AU-Wavenet-A", ["en-AU"], "FEMALE"),
         ("US English Male", "en-US-Wavenet-D", ["en-US"], "MALE"),
         ("Mandarin Female", "cmn-CN-Wavenet-A", ["cmn-CN"], "FEMALE"),
@@ -554,13 +557,13 @@ _CONVAI_TABLE: dict[str, list[tuple[str, str, list[str], str]]] = {
         ("Arabic Female", "ar-XA-Wavenet-A", ["ar"], "FEMALE"),
         ("Cantonese Female", "yue-HK-Standard-A", ["yue-HK"], "FEMALE"),
     ],
-    "Azure": [
+    "Azure Voices": [
         ("Jenny", "en-US-JennyNeural", ["en-US"], "FEMALE"),
         ("Katja", "de-DE-KatjaNeural", ["de-DE"], "FEMALE"),
         ("Xiaoxiao", "zh-CN-XiaoxiaoNeural", ["cmn-CN"], "FEMALE"),
         ("Hamed", "ar-SA-HamedNeural", ["ar"], "MALE"),
     ],
-    "ElevenLabs": [
+    "Elevenlabs Voices": [
         ("Rachel", "21m00Tcm4TlvDq8ikWAM", ["en-US"], "FEMALE"),
         ("Old British Man", "Old British Man", ["en-GB"], "MALE"),
         (
@@ -570,7 +573,7 @@ _CONVAI_TABLE: dict[str, list[tuple[str, str, list[str], str]]] = {
             "FEMALE",
         ),
     ],
-    "OpenAI": [
+    "OpenAI Voices": [
         (
             "Fable",
             "fable_OpenAi_c4d30a32-bcaf-4048-b7b0-0f2bb293205a",
@@ -597,8 +600,9 @@ DEFAULT_CONVAI_MP3_UNSUPPORTED = frozenset(
     {"en-AU-Wavenet-A", "cmn-CN-Wavenet-A", "Old British Man"}
 )
 
-# WAV sample rate per section; ElevenLabs speaks at 22050 Hz, the rest at 24 kHz.
-CONVAI_WAV_RATES = {"ElevenLabs": 22050}
+# WAV sample rate per section; ElevenLabs speaks at 22050 Hz, the rest at 24 kHz
+# (an assumption: the TTS page names no rate).
+CONVAI_WAV_RATES = {"Elevenlabs Voices": 22050}
 CONVAI_DEFAULT_WAV_RATE = 24000
 
 
@@ -607,18 +611,34 @@ def _sample_link(voice_value: str) -> str:
     return f"https://storage.googleapis.com/convai-voice-samples/{slug}.mp3"
 
 
-def build_convai_voices() -> dict[str, dict[str, dict[str, Any]]]:
-    """A fresh copy of the emulated Convai voice list."""
+def convai_voice_item(
+    display_name: str,
+    voice_value: str,
+    lang_codes: list[str],
+    gender: str = "FEMALE",
+    **extra: Any,
+) -> dict[str, dict[str, Any]]:
+    """One element of a section's array: a single-key object, as documented."""
     return {
-        section: {
-            display_name: {
-                "voice_value": value,
-                "lang_codes": list(lang_codes),
-                "gender": gender,
-                "sample_link": _sample_link(value),
-                "deployment_env": "prod",
-            }
-            for display_name, value, lang_codes, gender in entries
+        display_name: {
+            "voice_value": voice_value,
+            "lang_codes": list(lang_codes),
+            "gender": gender,
+            "sample_link": _sample_link(voice_value),
+            # A list, as in the Voice List API page's sample response.
+            "deployment_env": ["PRODUCTION", "DEVELOPMENT"],
         }
+        | extra
+    }
+
+
+def build_convai_voices() -> dict[str, list[dict[str, dict[str, Any]]]]:
+    """A fresh copy of the emulated Convai voice list, in the documented shape.
+
+    ``{section: [{voice name: {voice_value, lang_codes, gender, sample_link}},
+    …]}`` (Convai's Voice List API page).
+    """
+    return {
+        section: [convai_voice_item(*row) for row in entries]
         for section, entries in _CONVAI_TABLE.items()
     }
