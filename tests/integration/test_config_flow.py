@@ -1108,7 +1108,7 @@ async def test_wrong_convai_key_shows_invalid_auth_on_the_form(
     assert result["step_id"] == SERVICE_CONVAI
     assert result["errors"] == {"base": "invalid_auth"}
     assert suggested(result, CONF_API_KEY) == "wrong-key"
-    assert [r.status for r in emulator.requests_for("convai_voices")] == [403]
+    assert [r.status for r in emulator.requests_for("convai_voices")] == [401]
 
     result = await submit(hass, result, {CONF_API_KEY: CONVAI_TEST_KEY, **NO_ENDPOINT})
     assert result["step_id"] == "language"

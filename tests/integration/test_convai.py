@@ -18,9 +18,10 @@ import wave
 from homeassistant.components import tts
 from homeassistant.components.tts.entity import TTSAudioRequest
 from homeassistant.components.tts.helper import get_engine_instance
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -30,6 +31,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.cloud_speech.config_flow import SECTION_ADVANCED
 from custom_components.cloud_speech.const import (
     CONF_ENCODING,
     CONF_ENDPOINT,
@@ -42,6 +44,7 @@ from custom_components.cloud_speech.const import (
 from custom_components.cloud_speech.helpers import unique_id_for
 from tests.emulator import CONVAI_TEST_KEY, Emulator, EmulatorServer, Fault
 from tests.emulator.audio import is_valid_wav, mp3_frame_count, wav_info
+from tests.emulator.convai import MISSING_KEY, WRONG_KEY
 
 from . import tts_calls
 from .tts_calls import text_stream
@@ -51,7 +54,8 @@ CONVAI_DATA: dict[str, Any] = {
     CONF_API_KEY: CONVAI_TEST_KEY,
 }
 ENTITY_ID = "tts.convai_speech"
-# Voices of the emulator's Convai voice list (tests/emulator/voices.py).
+# Voices of the emulator's Convai voice list (tests/emulator/voices.py), served
+# in the documented shape: {section: [{name: {voice_value, …}}, …]}.
 RACHEL = "21m00Tcm4TlvDq8ikWAM"  # ElevenLabs, en-US, WAV at 22050 Hz
 JENNY = "en-US-JennyNeural"  # Azure through Convai, WAV at 24 kHz
 OLD_BRITISH_MAN = "Old British Man"  # ElevenLabs, en-GB, refuses MP3
@@ -210,6 +214,114 @@ async def test_convai_down_at_setup_is_retried_later(
     await hass.async_block_till_done()
 
     assert convai_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+def key_refusal(target: str, refusal: tuple[int, str], times: int = 1) -> Fault:
+    """The emulator's answer to a missing or wrong key, on `target`.
+
+    Our client always sends its key: a missing one reaches Convai only when
+    something on the way drops the header.
+    """
+    status, reason = refusal
+    return Fault(
+        target=target, status=status, body=f'{{"ERROR": "{reason}"}}', times=times
+    )
+
+
+# The Voice List API page's errors: what the user sees, and how many requests
+# it takes (a 500 is retried).
+DOCUMENTED_ERRORS = [
+    pytest.param(key_refusal("convai_voices", MISSING_KEY), "invalid_auth", id="400"),
+    pytest.param(key_refusal("convai_voices", WRONG_KEY), "invalid_auth", id="401"),
+    pytest.param(
+        Fault(target="convai_voices", status=500, times=3), "cannot_connect", id="500"
+    ),
+]
+
+
+@pytest.mark.parametrize(("fault", "error"), DOCUMENTED_ERRORS)
+async def test_documented_voice_list_error_shows_on_the_form_and_a_retry_succeeds(
+    hass: HomeAssistant, emulator: Emulator, fault: Fault, error: str
+) -> None:
+    emulator.inject(fault)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": SERVICE_CONVAI}
+    )
+    credentials = {CONF_API_KEY: CONVAI_TEST_KEY, SECTION_ADVANCED: {}}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+
+    # The user submits again (once the key is right, or Convai is back).
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LANGUAGE: "en-US"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VOICE: RACHEL}
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert len(entry.runtime_data.voices) == VOICE_COUNT
+    extension, audio = await speak(hass, "Hello.")
+    assert extension == "wav"
+    assert_joined_wav(audio, emulator, sample_rate=22050)
+
+
+@pytest.mark.parametrize(
+    ("fault", "state", "reauth"),
+    [
+        pytest.param(
+            key_refusal("convai_voices", MISSING_KEY),
+            ConfigEntryState.SETUP_ERROR,
+            True,
+            id="400",
+        ),
+        pytest.param(
+            key_refusal("convai_voices", WRONG_KEY),
+            ConfigEntryState.SETUP_ERROR,
+            True,
+            id="401",
+        ),
+        pytest.param(
+            Fault(target="convai_voices", status=500, times=3),
+            ConfigEntryState.SETUP_RETRY,
+            False,
+            id="500",
+        ),
+    ],
+)
+async def test_documented_voice_list_error_at_setup(
+    hass: HomeAssistant,
+    convai_entry: MockConfigEntry,
+    emulator: Emulator,
+    *,
+    fault: Fault,
+    state: ConfigEntryState,
+    reauth: bool,
+) -> None:
+    emulator.inject(fault)
+    convai_entry.add_to_hass(hass)
+
+    await hass.config_entries.async_setup(convai_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert convai_entry.state is state
+    sources = [
+        f["context"]["source"] for f in hass.config_entries.flow.async_progress()
+    ]
+    assert sources == ([SOURCE_REAUTH] if reauth else [])
 
 
 async def test_entry_with_an_endpoint_speaks_through_it(
@@ -678,7 +790,7 @@ async def test_rejected_key_is_invalid_auth_and_starts_one_reauth_flow(
         assert err.value.translation_key == "invalid_auth"
     await hass.async_block_till_done()
 
-    assert {r.status for r in emulator.requests_for("convai_synthesis")} == {403}
+    assert {r.status for r in emulator.requests_for("convai_synthesis")} == {401}
     flows = [
         flow
         for flow in hass.config_entries.flow.async_progress()
@@ -686,6 +798,47 @@ async def test_rejected_key_is_invalid_auth_and_starts_one_reauth_flow(
     ]
     assert len(flows) == 1
     assert flows[0]["context"]["entry_id"] == convai_entry.entry_id
+
+
+@pytest.mark.usefixtures("convai_integration")
+@pytest.mark.parametrize(
+    ("fault", "translation_key", "reauth"),
+    [
+        pytest.param(
+            key_refusal("convai_synthesis", MISSING_KEY), "invalid_auth", True, id="400"
+        ),
+        pytest.param(
+            key_refusal("convai_synthesis", WRONG_KEY), "invalid_auth", True, id="401"
+        ),
+        pytest.param(
+            Fault(target="convai_synthesis", status=500, times=3),
+            "service_unavailable",
+            False,
+            id="500",
+        ),
+    ],
+)
+async def test_documented_error_while_speaking_and_the_next_message_speaks(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    *,
+    fault: Fault,
+    translation_key: str,
+    reauth: bool,
+) -> None:
+    emulator.inject(fault)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await speak(hass, "Hello.")
+    await hass.async_block_till_done()
+
+    assert err.value.translation_key == translation_key
+    sources = [
+        f["context"]["source"] for f in hass.config_entries.flow.async_progress()
+    ]
+    assert sources == ([SOURCE_REAUTH] if reauth else [])
+    extension, _ = await speak(hass, "Hello again.")
+    assert extension == "wav"
 
 
 @pytest.mark.usefixtures("convai_integration")

@@ -32,6 +32,8 @@ from custom_components.cloud_speech.speech.http import RetryPolicy, Timeouts
 from custom_components.cloud_speech.speech.models import Gender, Voice
 from tests.emulator import CONVAI_TEST_KEY, Emulator, EmulatorServer, Fault
 from tests.emulator.audio import is_valid_wav, mp3_frame_count, wav_info
+from tests.emulator.convai import MISSING_KEY, WRONG_KEY
+from tests.emulator.voices import convai_voice_item
 
 SECRET_KEY = "convai-secret-0123456789abcdef"
 FAST_TIMEOUTS = Timeouts(connect=2, first_byte=0.5, idle=0.3, total=3)
@@ -119,24 +121,35 @@ def test_something_that_is_not_a_language_code_is_refused(code: str) -> None:
 
 
 def entry(voice_value: Any, lang_codes: Any = ("en-US",), **extra: Any) -> Any:
+    """A voice's fields, as the Voice List API page lists them."""
     return {
         "voice_value": voice_value,
         "lang_codes": list(lang_codes) if isinstance(lang_codes, tuple) else lang_codes,
         "gender": "FEMALE",
         "sample_link": "https://example.com/sample.mp3",
-        "deployment_env": "prod",
+        "deployment_env": ["PRODUCTION", "DEVELOPMENT"],
     } | extra
+
+
+def voice_list(**sections: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The documented shape: each section an array of single-key objects."""
+    return {
+        section.replace("_", " "): [{name: value} for name, value in voices.items()]
+        for section, voices in sections.items()
+    }
 
 
 def test_a_voice_entry_becomes_a_voice() -> None:
     data = {
-        "ElevenLabs": {
-            "Calm Narrator": entry(
-                "Calm Narrator Voice",
-                ("en-US", "de-DE", "iw-IL", "en-us", "he-IL"),
-                gender="MALE",
-            )
-        }
+        "Elevenlabs Voices": [
+            {
+                "Calm Narrator": entry(
+                    "Calm Narrator Voice",
+                    ("en-US", "de-DE", "iw-IL", "en-us", "he-IL"),
+                    gender="MALE",
+                )
+            }
+        ]
     }
 
     assert parse_voice_list(data) == [
@@ -146,9 +159,24 @@ def test_a_voice_entry_becomes_a_voice() -> None:
             locale="en-US",
             gender=Gender.MALE,
             secondary_locales=("de-DE", "he-IL"),
-            voice_type="ElevenLabs",
-            status="prod",
+            voice_type="Elevenlabs Voices",
+            status="PRODUCTION, DEVELOPMENT",
         )
+    ]
+
+
+def test_sections_as_objects_of_voices_are_read_too() -> None:
+    """The shape this client read before it followed the documentation."""
+    data = {
+        "GCP": {"A": entry("a", deployment_env="prod")},
+        "Azure Voices": [{"B": entry("b")}],
+    }
+
+    voices = parse_voice_list(data)
+
+    assert [(v.short_name, v.display_name, v.status) for v in voices] == [
+        ("a", "A", "prod"),
+        ("b", "B", "PRODUCTION, DEVELOPMENT"),
     ]
 
 
@@ -164,26 +192,29 @@ def test_a_voice_entry_becomes_a_voice() -> None:
     ],
 )
 def test_genders_are_read_in_any_case(gender: Any, expected: Gender) -> None:
-    voices = parse_voice_list({"GCP": {"A": entry("a", gender=gender)}})
+    voices = parse_voice_list(voice_list(GCP_Voices={"A": entry("a", gender=gender)}))
 
     assert voices[0].gender is expected
 
 
 def test_entries_that_are_not_voices_are_skipped() -> None:
     data = {
-        "GCP": {
-            "No value": entry(""),
-            "Value not text": entry(42),
-            "No languages": entry("x1", []),
-            "Languages not a list": entry("x2", {"en": "US"}),
-            "Only bad languages": entry("x3", ["??", 7, None]),
-            "Not a dict": ["voice_value", "x4"],
-            "Good": entry("good", ["!!", "en-AU"]),
-            "One language as text": entry("text", "cmn-CN"),
-        },
-        "Broken section": ["not", "a", "dict"],
-        7: {"Numbered section": entry("numbered")},
-        "Azure": {"Duplicate": entry("good", ["de-DE"])},
+        "GCP Voices": [
+            {"No value": entry("")},
+            {"Value not text": entry(42)},
+            {"No languages": entry("x1", [])},
+            {"Languages not a list": entry("x2", {"en": "US"})},
+            {"Only bad languages": entry("x3", ["??", 7, None])},
+            {"Not a dict": ["voice_value", "x4"]},
+            ["Not", "an", "object"],
+            "text",
+            {},
+            {"Good": entry("good", ["!!", "en-AU"])},
+            {"One language as text": entry("text", "cmn-CN")},
+        ],
+        "Broken section": "not a list",
+        7: [{"Numbered section": entry("numbered")}],
+        "Azure Voices": [{"Duplicate": entry("good", ["de-DE"])}],
     }
 
     voices = parse_voice_list(data)
@@ -194,8 +225,14 @@ def test_entries_that_are_not_voices_are_skipped() -> None:
     ]
 
 
+def test_an_array_element_with_several_voices_keeps_them_all() -> None:
+    data = {"GCP Voices": [{"A": entry("a"), "B": entry("b")}]}
+
+    assert [voice.short_name for voice in parse_voice_list(data)] == ["a", "b"]
+
+
 def test_a_voice_without_a_name_is_named_by_its_value() -> None:
-    voices = parse_voice_list({"GCP": {"  ": entry("en-US-Wavenet-D")}})
+    voices = parse_voice_list(voice_list(GCP_Voices={"  ": entry("en-US-Wavenet-D")}))
 
     assert voices[0].display_name == "en-US-Wavenet-D"
 
@@ -204,22 +241,23 @@ def test_a_voice_without_a_name_is_named_by_its_value() -> None:
     ("section", "extra"),
     [
         ("Realtime", {}),
-        ("OpenAI Real-Time", {}),
-        ("GCP", {"deployment_env": "realtime"}),
-        ("GCP", {"deployment_env": "prod_real_time"}),
-        ("GCP", {"type": "REALTIME"}),
-        ("GCP", {"realtime": True}),
-        ("GCP", {"is_realtime": True}),
+        ("OpenAI Real-Time Voices", {}),
+        ("GCP Voices", {"deployment_env": "realtime"}),
+        ("GCP Voices", {"deployment_env": ["PRODUCTION", "REALTIME"]}),
+        ("GCP Voices", {"deployment_env": "prod_real_time"}),
+        ("GCP Voices", {"type": "REALTIME"}),
+        ("GCP Voices", {"realtime": True}),
+        ("GCP Voices", {"is_realtime": True}),
     ],
 )
 def test_realtime_voices_are_left_out(section: str, extra: dict[str, Any]) -> None:
-    data = {section: {"Live": entry("live", **extra)}, "Other": {"B": entry("b")}}
+    data = {section: [{"Live": entry("live", **extra)}], "Other": [{"B": entry("b")}]}
 
     assert [voice.short_name for voice in parse_voice_list(data)] == ["b"]
 
 
 def test_a_false_realtime_flag_keeps_the_voice() -> None:
-    voices = parse_voice_list({"GCP": {"A": entry("a", realtime=False)}})
+    voices = parse_voice_list(voice_list(GCP_Voices={"A": entry("a", realtime=False)}))
 
     assert [voice.short_name for voice in voices] == ["a"]
 
@@ -232,9 +270,11 @@ def test_a_false_realtime_flag_keeps_the_voice() -> None:
         {},
         "voices",
         [{"voice_value": "a", "lang_codes": ["en-US"]}],
-        {"GCP": {}},
-        {"GCP": {"A": entry("a", [])}},
-        {"Realtime": {"A": entry("a")}},
+        {"GCP Voices": []},
+        {"GCP Voices": [{}]},
+        {"GCP Voices": {}},
+        {"GCP Voices": [{"A": entry("a", [])}]},
+        {"Realtime": [{"A": entry("a")}]},
     ],
 )
 def test_a_list_without_usable_voices_is_an_error(data: object) -> None:
@@ -253,7 +293,8 @@ async def test_the_emulated_voice_list_is_fetched_and_mapped(
     expected = {
         entry["voice_value"]
         for section in emulator.convai_voices.values()
-        for entry in section.values()
+        for item in section
+        for entry in item.values()
     }
     assert set(voices) == expected
     assert voices["cmn-CN-Wavenet-A"].locale == "zh-CN"
@@ -266,7 +307,7 @@ async def test_the_emulated_voice_list_is_fetched_and_mapped(
     assert narrator.display_name == "Calm Narrator"
     assert narrator.locale == "en-US"
     assert narrator.secondary_locales == ("de-DE", "fr-FR", "es-ES", "he-IL")
-    assert narrator.voice_type == "ElevenLabs"
+    assert narrator.voice_type == "Elevenlabs Voices"
     assert narrator.gender is Gender.FEMALE
     assert voices["Old British Man"].locale == "en-GB"
     request = emulator.requests_for("convai_voices")[0]
@@ -277,9 +318,9 @@ async def test_the_emulated_voice_list_is_fetched_and_mapped(
 async def test_realtime_voices_in_the_emulated_list_are_left_out(
     client: ConvaiClient, emulator: Emulator
 ) -> None:
-    emulator.convai_voices["Realtime"] = {
-        "Live": entry("live-voice", deployment_env="realtime")
-    }
+    emulator.convai_voices["Realtime Voices"] = [
+        convai_voice_item("Live", "live-voice", ["en-US"])
+    ]
 
     voices = voices_by_name(await client.async_get_voices())
 
@@ -288,15 +329,97 @@ async def test_realtime_voices_in_the_emulated_list_are_left_out(
 
 
 async def test_a_wrong_key_is_refused_when_listing_voices(
-    emulator_session: aiohttp.ClientSession,
+    emulator_session: aiohttp.ClientSession, emulator: Emulator
 ) -> None:
     client = ConvaiClient(emulator_session, api_key=SECRET_KEY)
 
     with pytest.raises(SpeechAuthenticationError) as caught:
         await client.async_get_voices()
 
+    assert caught.value.status == 401
     assert "api.convai.com" in str(caught.value)
     assert SECRET_KEY not in str(caught.value)
+    assert [r.status for r in emulator.requests_for("convai_voices")] == [401]
+
+
+def key_refusal(target: str, refusal: tuple[int, str]) -> Fault:
+    """What the emulator answers a missing or wrong key, on `target`.
+
+    The client always sends its key; a proxy dropping the header is how a
+    real "API key not found" would reach it.
+    """
+    status, reason = refusal
+    return Fault(target=target, status=status, body=json.dumps({"ERROR": reason}))
+
+
+# The Voice List API page's documented errors, and what each becomes.
+DOCUMENTED_ERRORS = [
+    pytest.param(MISSING_KEY, SpeechAuthenticationError, 400, 1, id="400 no key"),
+    pytest.param(WRONG_KEY, SpeechAuthenticationError, 401, 1, id="401 wrong key"),
+    pytest.param((500, "Internal server error"), SpeechServiceError, 500, 3, id="500"),
+]
+
+
+@pytest.mark.parametrize(("refusal", "error", "status", "attempts"), DOCUMENTED_ERRORS)
+async def test_documented_voice_list_errors(
+    client: ConvaiClient,
+    emulator: Emulator,
+    *,
+    refusal: tuple[int, str],
+    error: type[SpeechAuthenticationError | SpeechServiceError],
+    status: int,
+    attempts: int,
+) -> None:
+    fault = key_refusal("convai_voices", refusal)
+    fault.times = attempts
+    emulator.inject(fault)
+
+    with pytest.raises(error) as caught:
+        await client.async_get_voices()
+
+    assert caught.value.status == status
+    assert len(emulator.requests_for("convai_voices")) == attempts
+    assert CONVAI_TEST_KEY not in str(caught.value)
+    # The failure is not remembered: the next attempt lists the voices.
+    assert await client.async_get_voices()
+
+
+@pytest.mark.parametrize(("refusal", "error", "status", "attempts"), DOCUMENTED_ERRORS)
+async def test_documented_errors_on_synthesis_too(
+    client: ConvaiClient,
+    emulator: Emulator,
+    *,
+    refusal: tuple[int, str],
+    error: type[SpeechAuthenticationError | SpeechServiceError],
+    status: int,
+    attempts: int,
+) -> None:
+    fault = key_refusal("convai_synthesis", refusal)
+    fault.times = attempts
+    emulator.inject(fault)
+
+    with pytest.raises(error) as caught:
+        await read_all(client.synthesize("Hello.", "en-US-JennyNeural"))
+
+    assert caught.value.status == status
+    assert len(emulator.requests_for("convai_synthesis")) == attempts
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("API key not found", id="plain text"),
+        pytest.param('{"API_ERROR": "API key not found."}', id="api error"),
+        pytest.param('{"result": "api_key not found"}', id="result"),
+    ],
+)
+async def test_a_missing_key_is_recognised_whatever_the_body(
+    client: ConvaiClient, emulator: Emulator, body: str
+) -> None:
+    emulator.inject(Fault(target="convai_voices", status=400, body=body))
+
+    with pytest.raises(SpeechAuthenticationError, match="HTTP 400"):
+        await client.async_get_voices()
 
 
 @pytest.mark.parametrize(
@@ -534,19 +657,21 @@ async def test_a_wrong_key_is_refused(
     with pytest.raises(SpeechAuthenticationError) as caught:
         await read_all(client.synthesize("Hello.", "en-US-JennyNeural"))
 
-    assert "HTTP 403" in str(caught.value)
+    assert "HTTP 401" in str(caught.value)
     assert SECRET_KEY not in str(caught.value)
     assert len(emulator.requests_for("convai_synthesis")) == 1
 
 
-async def test_a_missing_key_error_is_an_authentication_error(
+async def test_a_key_refusal_in_an_http_200_json_error_is_an_authentication_error(
     client: ConvaiClient, emulator: Emulator
 ) -> None:
     emulator.inject(
-        Fault(target="convai_synthesis", status=403, body='{"ERROR": "api_key error."}')
+        Fault(
+            target="convai_synthesis", status=200, body='{"ERROR": "API key not found"}'
+        )
     )
 
-    with pytest.raises(SpeechAuthenticationError):
+    with pytest.raises(SpeechAuthenticationError, match="API key not found"):
         await read_all(client.synthesize("Hello.", "en-US-JennyNeural"))
 
 
@@ -857,11 +982,19 @@ async def test_stopping_early_releases_the_request(
             SpeechBadRequestError,
         ),
         (
-            Fault(target="convai_synthesis", status=403, body=SECRET_KEY),
+            Fault(target="convai_synthesis", status=401, body=SECRET_KEY),
+            SpeechAuthenticationError,
+        ),
+        (
+            Fault(
+                target="convai_synthesis",
+                status=400,
+                body=json.dumps({"ERROR": f"API key not found: {SECRET_KEY}"}),
+            ),
             SpeechAuthenticationError,
         ),
     ],
-    ids=["400 echo", "200 echo", "200 api error echo", "403 echo"],
+    ids=["400 echo", "200 echo", "200 api error echo", "401 echo", "400 no key echo"],
 )
 async def test_the_key_never_appears_in_an_error(
     emulator_session: aiohttp.ClientSession,

@@ -1,15 +1,16 @@
 """Client for Convai's standalone text-to-speech API.
 
 One POST per text, answered with a complete WAV (the default) or MP3 file,
-and a voice list grouped by the backend that speaks each voice. The API is
-documented only briefly; the quirks handled here (an HTTP 200 carrying a
-JSON error, Google's legacy language codes) are not in its documentation.
+and a voice list grouped by the backend that speaks each voice (Convai's
+"Voice List API" page). The API is documented only briefly; the quirks
+handled here (an HTTP 200 carrying a JSON error, Google's legacy language
+codes) are not in its documentation.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing
 from enum import StrEnum
 import json
@@ -18,10 +19,16 @@ from typing import Final
 
 import aiohttp
 
-from .errors import InvalidRequestError, SpeechBadRequestError, SpeechResponseError
+from .errors import (
+    InvalidRequestError,
+    SpeechAuthenticationError,
+    SpeechBadRequestError,
+    SpeechResponseError,
+)
 from .http import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUTS,
+    CredentialsRefused,
     RetryPolicy,
     Sleep,
     Timeouts,
@@ -49,6 +56,12 @@ _MAX_ERROR_BODY: Final = 64 * 1024
 _SNIFF_SIZE: Final = 4
 _JSON_START: Final = (b"{", b"[")
 _SURROGATES_RE: Final = re.compile("[\ud800-\udfff]")
+# The Voice List API page's refusals of the key, "400 : API key not found" and
+# "401 : Invalid API key provided". Their bodies are not documented, so the
+# phrase is looked for in whatever reason the body gives.
+_KEY_REFUSED_RE: Final = re.compile(
+    r"api[ _-]?key not found|invalid api[ _-]?key provided", re.IGNORECASE
+)
 
 
 class ConvaiEncoding(StrEnum):
@@ -163,6 +176,8 @@ class ConvaiClient:
         support them (see `parse_voice_list`).
 
         Raises:
+            SpeechAuthenticationError: The key is missing (HTTP 400 "API key
+                not found") or wrong (HTTP 401 "Invalid API key provided").
             SpeechResponseError: The list holds no usable voice.
             SpeechError: See `http.stream_audio` for the HTTP failures.
 
@@ -200,6 +215,8 @@ class ConvaiClient:
         Raises:
             InvalidRequestError: `field` is ``"message"``, ``"voice"`` or
                 ``"encoding"`` (raised by this call, before any request).
+            SpeechAuthenticationError: While iterating: the key was refused,
+                as for `async_get_voices` (also in an HTTP 200 JSON error).
             SpeechBadRequestError: While iterating: HTTP 400, or an HTTP 200
                 that carries a JSON error instead of audio.
             SpeechResponseError: While iterating: the body is not audio in
@@ -269,11 +286,14 @@ class ConvaiClient:
                 body += chunk
                 if len(body) >= _MAX_ERROR_BODY:
                     break
-            reason = clean_reason(
-                _reason(body[:_MAX_ERROR_BODY].decode("utf-8", "replace")),
-                secrets=(self._api_key,),
-            )
+            parsed = _reason(body[:_MAX_ERROR_BODY].decode("utf-8", "replace"))
+            reason = clean_reason(parsed, secrets=(self._api_key,))
             detail = f": {reason}" if reason else ""
+            if isinstance(parsed, CredentialsRefused):
+                raise SpeechAuthenticationError(
+                    f"{self._host} rejected the credentials "
+                    f"(HTTP 200 without audio){detail}"
+                )
             raise SpeechBadRequestError(
                 f"{self._host} refused the request (HTTP 200 without audio){detail}",
                 reason=reason,
@@ -298,33 +318,47 @@ def _is_audio(start: bytes, encoding: ConvaiEncoding) -> bool:
 
 
 def _reason(body: str) -> str | None:
-    """Convai's reason for an error: ``API_ERROR``, ``ERROR`` or ``result``."""
+    """Convai's reason for an error: ``API_ERROR``, ``ERROR`` or ``result``.
+
+    A reason refusing the key is `CredentialsRefused`: Convai answers a
+    missing key with HTTP 400, which is no bad request of ours to fix.
+    """
     try:
         data = json.loads(body)
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(value := data.get("API_ERROR"), str):
-        return value
-    return default_reason(body)
+        reason: str | None = value
+    else:
+        reason = default_reason(body)
+    if reason is not None and _KEY_REFUSED_RE.search(reason):
+        return CredentialsRefused(reason)
+    return reason
 
 
 def parse_voice_list(data: object) -> list[Voice]:
-    """Parse the voice list: ``{section: {name: {voice_value, lang_codes, …}}}``.
+    """Parse the voice list as the Voice List API page documents it.
+
+    That is ``{section: [{name: {voice_value, lang_codes, gender,
+    sample_link}}, …]}``: each section an array of single-key objects. A
+    section that is one object of named voices (``{section: {name: {…}}}``)
+    is read too.
 
     Entries that are not voices (no ``voice_value``, no usable language
     code) are skipped, as is a voice already listed in an earlier section.
     Realtime voices are skipped too, since the synthesis endpoint refuses
     them: an entry is realtime when its section name, its
-    ``deployment_env`` or its ``type`` mentions "realtime" (any case, with or
-    without a space, hyphen or underscore), or when it has a true
-    ``realtime`` or ``is_realtime`` flag.
+    ``deployment_env`` (text or a list of texts) or its ``type`` mentions
+    "realtime" (any case, with or without a space, hyphen or underscore),
+    or when it has a true ``realtime`` or ``is_realtime`` flag.
 
     Returns:
         The voices in the service's order. `Voice.short_name` is the
         ``voice_value``, `Voice.display_name` the name, `Voice.locale` the
         first language code (mapped with `convai_language_tag`) and
         `Voice.secondary_locales` the others; `Voice.voice_type` is the
-        section and `Voice.status` the ``deployment_env``.
+        section and `Voice.status` the ``deployment_env`` (a list joined
+        with ", ").
 
     Raises:
         SpeechResponseError: Nothing usable in `data`.
@@ -334,9 +368,9 @@ def parse_voice_list(data: object) -> list[Voice]:
     seen: set[str] = set()
     sections = data.items() if isinstance(data, dict) else ()
     for section, entries in sections:
-        if not isinstance(section, str) or not isinstance(entries, dict):
+        if not isinstance(section, str):
             continue
-        for name, entry in entries.items():
+        for name, entry in _named_entries(entries):
             voice = _parse_voice(section.strip(), name, entry)
             if voice is not None and voice.short_name not in seen:
                 seen.add(voice.short_name)
@@ -348,6 +382,16 @@ def parse_voice_list(data: object) -> list[Voice]:
     return voices
 
 
+def _named_entries(entries: object) -> Iterator[tuple[object, object]]:
+    """The (name, entry) pairs of a section: an array of objects, or one object."""
+    if isinstance(entries, dict):
+        yield from entries.items()
+    elif isinstance(entries, list):
+        for item in entries:
+            if isinstance(item, dict):
+                yield from item.items()
+
+
 _GENDERS: Final = {gender.value.casefold(): gender for gender in Gender}
 
 
@@ -356,7 +400,7 @@ def _parse_voice(section: str, name: object, entry: object) -> Voice | None:
     if not isinstance(entry, dict):
         return None
     voice_value = _text(entry.get("voice_value"))
-    deployment = _text(entry.get("deployment_env"))
+    deployment = _texts(entry.get("deployment_env"))
     if not voice_value or _is_realtime(section, deployment, entry):
         return None
     locales = _locales(entry.get("lang_codes"))
@@ -370,13 +414,15 @@ def _parse_voice(section: str, name: object, entry: object) -> Voice | None:
         gender=gender,
         secondary_locales=locales[1:],
         voice_type=section,
-        status=deployment,
+        status=", ".join(deployment),
     )
 
 
-def _is_realtime(section: str, deployment: str, entry: dict[object, object]) -> bool:
+def _is_realtime(
+    section: str, deployment: tuple[str, ...], entry: dict[object, object]
+) -> bool:
     """Whether an entry describes a realtime voice (see `parse_voice_list`)."""
-    labels = (section, deployment, _text(entry.get("type")))
+    labels = (section, *deployment, _text(entry.get("type")))
     if any("realtime" in re.sub(r"[\s_-]", "", label).casefold() for label in labels):
         return True
     return any(entry.get(flag) is True for flag in ("realtime", "is_realtime"))
@@ -403,3 +449,9 @@ def _locales(value: object) -> tuple[str, ...]:
 def _text(value: object) -> str:
     """Return a stripped string; "" for anything else."""
     return value.strip() if isinstance(value, str) else ""
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    """Return the non-empty stripped strings of a string or a list of them."""
+    values = value if isinstance(value, list) else [value]
+    return tuple(text for item in values if (text := _text(item)))

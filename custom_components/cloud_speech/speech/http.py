@@ -55,6 +55,17 @@ type ReasonParser = Callable[[str], str | None]
 type ResponseCheck = Callable[[aiohttp.ClientResponse], Awaitable[None]]
 
 
+class CredentialsRefused(str):
+    """A reason saying the credentials were refused, whatever the HTTP status.
+
+    A `ReasonParser` returns one for a service that refuses a key with HTTP
+    400 (Convai's "API key not found"), so that it is reported as the
+    `SpeechAuthenticationError` a 401 would be.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """How long to wait for a service, in seconds.
@@ -266,8 +277,9 @@ def error_for_status(
         secrets: Values that must not appear in the message (header values).
 
     Returns:
-        `SpeechAuthenticationError` for 401/403, `SpeechRateLimitedError` for
-        429, `SpeechBadRequestError` for 400/415 and `SpeechServiceError` for
+        `SpeechAuthenticationError` for 401/403 (and a 400/415 whose reason is
+        `CredentialsRefused`), `SpeechRateLimitedError` for 429,
+        `SpeechBadRequestError` for 400/415 and `SpeechServiceError` for
         anything else.
 
     """
@@ -283,11 +295,17 @@ def error_for_status(
         )
     if status in (400, 415):
         try:
-            reason = clean_reason(reason_parser(body), secrets=secrets)
+            parsed = reason_parser(body)
         except Exception:  # noqa: BLE001 - a parser bug must not hide the real error
-            reason = None
-        what = "refused the request" if status == 400 else "refused the content type"
+            parsed = None
+        reason = clean_reason(parsed, secrets=secrets)
         detail = f": {reason}" if reason else ""
+        if isinstance(parsed, CredentialsRefused):
+            return SpeechAuthenticationError(
+                f"{host} rejected the credentials (HTTP {status}){detail}",
+                status=status,
+            )
+        what = "refused the request" if status == 400 else "refused the content type"
         return SpeechBadRequestError(
             f"{host} {what} (HTTP {status}){detail}", reason=reason
         )
@@ -522,7 +540,8 @@ async def stream_audio(
         Non-empty chunks of the body, the first one as soon as it arrives.
 
     Raises:
-        SpeechAuthenticationError: HTTP 401/403.
+        SpeechAuthenticationError: HTTP 401/403, or a 400/415 whose reason
+            is `CredentialsRefused`.
         SpeechRateLimitedError: HTTP 429 after the retries, or at once when
             ``Retry-After`` exceeds `RetryPolicy.max_retry_after`.
         SpeechBadRequestError: HTTP 400/415.
