@@ -455,7 +455,9 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> CloudSpeechOptionsFlow:
+    def async_get_options_flow(
+        config_entry: CloudSpeechConfigEntry,
+    ) -> CloudSpeechOptionsFlow:
         """Choose the voice and how it speaks."""
         return CloudSpeechOptionsFlow()
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 import re
 
 from sentence_stream import SentenceBoundaryDetector
-from sentence_stream.sentence_stream import ABBREVIATION_RE
 
 from .errors import InvalidRequestError, SpeechError
 
@@ -100,11 +99,22 @@ class _Guess:
             self.verdict.set_result(right)
 
 
+# The detector's own rule for an abbreviation ("Dr.", "St.", "Mrs."): a
+# capital letter and up to two more letters before a final period. Written
+# here, not imported from its private module, so that any 1.x release fits.
+_LAST_WORD_WITH_PERIOD = re.compile(r"(?:^|\W)([^\W\d_]{1,3})\.$")
+
+
+def _ends_with_abbreviation(text: str) -> bool:
+    word = _LAST_WORD_WITH_PERIOD.search(text[-5:])
+    return word is not None and word.group(1)[0].isupper()
+
+
 def _worth_guessing(text: str, max_characters: int) -> bool:
     """Whether pending text is likely a whole sentence (not "Dr.", "2." or "e.g.")."""
     if not 0 < len(text) <= max_characters or "*" in text:
         return False  # too long for one request, or asterisks the detector drops
-    if _LOOKS_FINISHED.search(text) is None or ABBREVIATION_RE.search(text[-5:]):
+    if _LOOKS_FINISHED.search(text) is None or _ends_with_abbreviation(text):
         return False
     word = text.rsplit(maxsplit=1)[-1].rstrip(_CLOSERS + ".!?\u2026")
     return "." not in word
