@@ -605,6 +605,9 @@ class CloudSpeechOptionsFlow(OptionsFlowWithReload):
             return await self.async_step_convai()
         if user_input is not None:
             self._choose_voice(user_input)
+            if self._voice.is_high_definition:
+                # HD voices take no style or prosody: nothing more to ask.
+                return self.async_create_entry(data=self._options_without_settings())
             return await self.async_step_voice_settings()
         return self._show_voice_form(
             "init",
@@ -669,6 +672,14 @@ class CloudSpeechOptionsFlow(OptionsFlowWithReload):
             # entity pick another voice than the one chosen here.
             self._options[CONF_LANGUAGE] = normalize_language_tag(voice.locale)
 
+    def _options_without_settings(self) -> dict[str, Any]:
+        """The chosen options, less how the previous voice was set to speak."""
+        return {
+            key: value
+            for key, value in self._options.items()
+            if key not in VOICE_SETTINGS
+        }
+
     async def async_step_voice_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -684,12 +695,9 @@ class CloudSpeechOptionsFlow(OptionsFlowWithReload):
                 if key in settings and CONF_STYLE not in settings
             }
             if not errors:
-                options = {
-                    key: value
-                    for key, value in self._options.items()
-                    if key not in VOICE_SETTINGS
-                }
-                return self.async_create_entry(data=options | settings)
+                return self.async_create_entry(
+                    data=self._options_without_settings() | settings
+                )
             suggested = user_input
         else:
             suggested = voice_settings_for(voice, self.config_entry.options)

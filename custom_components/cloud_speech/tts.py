@@ -50,15 +50,18 @@ from .speech.errors import (
     InvalidRequestError,
     SpeechAuthenticationError,
     SpeechBadRequestError,
+    UnknownVoiceError,
+    UnsupportedByVoiceError,
 )
 from .speech.formats import choose_format, get_format, streaming_variant, wav_header
 from .speech.models import AudioFormat, Codec, Container, Voice, VoiceSettings
 from .speech.pipeline import synthesize_pipelined
 from .speech.ssml import (
+    HD_UNSUPPORTED_SETTINGS,
     build_ssml,
-    check_ssml_document,
-    is_ssml_document,
+    complete_ssml_document,
     remove_forbidden_characters,
+    starts_ssml_document,
     validate_settings,
 )
 from .speech.voices import normalize_language_tag, voice_label
@@ -73,7 +76,7 @@ PARALLEL_UPDATES = 0
 VOICE_SPECIFIC_OPTIONS = (CONF_STYLE, CONF_STYLE_DEGREE, CONF_ROLE)
 # Set by the entity itself, to tell HA's cache when the entry's options change.
 ATTR_ENTRY_OPTIONS = "entry_options"
-# Enough text to tell a `<speak>` document from plain text.
+# Enough text to tell a `<speak>` document from plain text, most of the time.
 SSML_SNIFF_CHARACTERS = 7
 
 
@@ -293,7 +296,23 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
         default_voice = self._default_voice
         voice = self._choose_voice(language, options)
 
+        if voice.is_high_definition:
+            # Azure's HD voices take no style or prosody: refuse what a call
+            # asks for, and never send what the entry's options hold.
+            for key in HD_UNSUPPORTED_SETTINGS:
+                if options.get(key) not in (None, ""):
+                    raise ServiceValidationError(
+                        translation_domain=DOMAIN,
+                        translation_key="hd_voice_unsupported_option",
+                        translation_placeholders={
+                            "voice": voice.short_name,
+                            "option": key,
+                        },
+                    )
+
         def option(key: str) -> Any:
+            if voice.is_high_definition and key in HD_UNSUPPORTED_SETTINGS:
+                return None
             if key in options:
                 return options[key]
             if key in VOICE_SPECIFIC_OPTIONS and voice is not default_voice:
@@ -367,9 +386,13 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
     ) -> AsyncGenerator[bytes]:
         client = self._client
         text = _PeekedText(message)
-        if _looks_like_markup(await text.peek(SSML_SNIFF_CHARACTERS)):
-            # A whole document, sent as the user wrote it: one request.
-            ssml = check_ssml_document("".join([piece async for piece in text]))
+        if await _is_ssml(text):
+            # A whole document, completed where partial: one request.
+            ssml = complete_ssml_document(
+                "".join([piece async for piece in text]),
+                plan.settings,
+                self._entry.runtime_data.voices,
+            )
             async with aclosing(
                 client.synthesize(ssml, plan.audio_format.name)
             ) as chunks:
@@ -621,14 +644,16 @@ class _PeekedText:
             yield piece
 
 
-def _looks_like_markup(head: str) -> bool:
-    """Whether a message is meant as an XML document rather than text to read.
-
-    Declarations and DOCTYPEs count, so that they are refused by the SSML
-    check instead of being read aloud.
-    """
-    start = head.lstrip()[:SSML_SNIFF_CHARACTERS].casefold()
-    return is_ssml_document(head) or start.startswith(("<?xml", "<!"))
+async def _is_ssml(text: _PeekedText) -> bool:
+    """Whether a message is an SSML document, reading no more of it than needed."""
+    characters = SSML_SNIFF_CHARACTERS
+    while (
+        verdict := starts_ssml_document(head := await text.peek(characters))
+    ) is None:
+        if len(head.lstrip()) < characters:
+            return False  # the whole message is read, and it never became one
+        characters *= 2
+    return verdict
 
 
 async def _xml_characters(text: AsyncIterable[str]) -> AsyncIterator[str]:
@@ -677,6 +702,21 @@ def _validation_error(
     err: InvalidRequestError, voice: Voice | None
 ) -> ServiceValidationError:
     """A translated validation error naming what was wrong."""
+    if isinstance(err, UnknownVoiceError):
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_ssml_voice",
+            translation_placeholders={
+                "voice": err.value,
+                "suggestions": ", ".join(err.suggestions) or "-",
+            },
+        )
+    if isinstance(err, UnsupportedByVoiceError):
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="hd_voice_unsupported_element",
+            translation_placeholders={"voice": err.voice, "element": err.field},
+        )
     placeholders = {
         "value": err.value,
         "error": str(err),

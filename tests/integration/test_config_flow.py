@@ -658,6 +658,37 @@ async def test_options_offer_only_the_chosen_voices_styles_and_roles(
 
 
 @pytest.mark.usefixtures("init_integration")
+async def test_options_for_an_hd_voice_ask_no_style_or_prosody_and_drop_them(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={CONF_VOICE: YUNXI, CONF_STYLE: "cheerful", CONF_RATE: 10},
+    )
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+
+    result = await submit_options(
+        hass,
+        result,
+        {
+            CONF_VOICE: "en-US-Ava:DragonHDLatestNeural",
+            CONF_OUTPUT_FORMAT: OUTPUT_FORMATS[0],
+        },
+    )
+    await hass.async_block_till_done()
+
+    # No settings step: HD voices take no style or prosody.
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {
+        CONF_VOICE: "en-US-Ava:DragonHDLatestNeural",
+        CONF_LANGUAGE: "en-US",
+        CONF_OUTPUT_FORMAT: OUTPUT_FORMATS[0],
+    }
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.usefixtures("init_integration")
 async def test_options_are_stored_as_numbers_and_reload_the_entry(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> None:

@@ -148,6 +148,17 @@ MESSAGES: dict[str, Case] = {
     ),
     "entity_references": Spoken("&amp; &lt; &#x41; &#0; &unknown; & alone."),
     "speak_later_in_text": Spoken('Read this: <speak version="1.0">no SSML</speak>'),
+    # A message is SSML only when its first element is speak.
+    "heart": Spoken("<3 you", via=("speak", "stream")),
+    "double_angle_brackets": Spoken(
+        "<<Important>> the door is open", via=("speak", "stream")
+    ),
+    "cdata_first": Spoken("<![CDATA[ raw ]]> text", via=("speak", "stream")),
+    "declaration_then_text": Spoken('<?xml version="1.0"?> Hello'),
+    "declaration_then_other_root": Spoken(
+        '<?xml version="1.0"?><voice name="x">hi</voice>'
+    ),
+    "comment_first": Spoken("<!-- note --> hello", via=("speak", "stream")),
     # A byte order mark first: not sniffed as markup, so read as text; nothing
     # is declared or expanded.
     "bom_then_doctype": Spoken("\ufeff<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"),
@@ -170,11 +181,6 @@ MESSAGES: dict[str, Case] = {
     ),
     "undeclared_entity": Refused(ssml("&xxe;"), translation_key="invalid_ssml"),
     "malformed_ssml": Refused("<speak><voice>unclosed", translation_key="invalid_ssml"),
-    "wrong_root": Refused(
-        '<?xml version="1.0"?><voice name="x">hi</voice>',
-        translation_key="invalid_ssml",
-    ),
-    "comment_first": Refused("<!-- note --> hello", translation_key="invalid_ssml"),
     "control_character_in_ssml": Refused(
         ssml("bell\x07"), translation_key="invalid_ssml"
     ),

@@ -9,22 +9,28 @@ from xml.etree import ElementTree
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 import pytest
 
-from custom_components.cloud_speech.speech.errors import InvalidRequestError
+from custom_components.cloud_speech.speech.errors import (
+    InvalidRequestError,
+    UnknownVoiceError,
+    UnsupportedByVoiceError,
+)
 from custom_components.cloud_speech.speech.models import Gender, Voice, VoiceSettings
 from custom_components.cloud_speech.speech.ssml import (
+    HD_UNSUPPORTED_ELEMENTS,
     MAX_VOICE_ELEMENTS,
     build_ssml,
-    check_ssml_document,
+    complete_ssml_document,
     escape_text,
-    is_ssml_document,
     locale_of_voice_name,
     normalize_pitch,
     normalize_rate,
     normalize_style_degree,
     normalize_volume,
     remove_forbidden_characters,
+    starts_ssml_document,
     validate_settings,
 )
+from custom_components.cloud_speech.speech.voices import VoiceCatalog
 
 SSML = "{http://www.w3.org/2001/10/synthesis}"
 MSTTS = "{https://www.w3.org/2001/mstts}"
@@ -272,7 +278,7 @@ def test_build_ssml_keeps_any_text_and_attributes_intact_inside_every_wrapper(
     assert spoken_text(root) == remove_forbidden_characters(text)
 
 
-# --- is_ssml_document ---------------------------------------------------------
+# --- starts_ssml_document -----------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -285,32 +291,87 @@ def test_build_ssml_keeps_any_text_and_attributes_intact_inside_every_wrapper(
         '<?xml version="1.0" encoding="utf-8"?>\n<speak>Hi</speak>',
         '\ufeff<?xml version="1.0"?><speak>Hi</speak>',
         "\ufeff \n<speak>Hi</speak>",
+        "<!-- a note --><speak>Hi</speak>",
+        "<?xml version='1.0'?><!-- one --> <!-- two --><speak>Hi</speak>",
+        # Refused later as a declaration, never read aloud or parsed.
+        "<!DOCTYPE speak><speak>Hi</speak>",
+        "<!doctype speak [<!ENTITY a 'b'>]><speak>&a;</speak>",
     ],
 )
-def test_is_ssml_document_recognises_speak_documents(message: str) -> None:
-    assert is_ssml_document(message)
+def test_a_message_whose_first_element_is_speak_is_ssml(message: str) -> None:
+    assert starts_ssml_document(message) is True
 
 
 @pytest.mark.parametrize(
     "message",
     [
-        "",
         "Hello",
-        "<speak",
         "<speaker>Hi</speaker>",
         "<SPEAK>Hi</SPEAK>",
         "Say <speak>Hi</speak>",
         "<voice>Hi</voice>",
+        "<3 you",
+        "<<Important>> the door is open",
+        "<![CDATA[ <speak>Hi</speak> ]]>",
         "<?xml version='1.0'?> Hello",
-        "<!-- comment --><speak>Hi</speak>",
+        "<?xml version='1.0'?><voice name='x'>hi</voice>",
+        "<!-- note --> hello",
+        "<?php echo 1; ?> text",
         "<?xml version='1.0'?>Hello<?note?><speak>Hi</speak>",
     ],
 )
-def test_is_ssml_document_leaves_other_messages_as_text(message: str) -> None:
-    assert not is_ssml_document(message)
+def test_text_that_starts_with_a_bracket_is_not_ssml(message: str) -> None:
+    assert starts_ssml_document(message) is False
 
 
-# --- check_ssml_document ------------------------------------------------------
+@pytest.mark.parametrize(
+    "head",
+    [
+        "",
+        "  ",
+        "<",
+        "<sp",
+        "<speak",
+        "<?xml version='1.0'",
+        "<!-- not yet",
+        "<!DOC",
+        "<!DOCTYPE ",
+    ],
+)
+def test_the_start_of_a_message_may_not_tell_yet(head: str) -> None:
+    assert starts_ssml_document(head) is None
+
+
+def test_a_declaration_is_ssml_only_if_a_speak_element_follows() -> None:
+    """Until the message ends, a speak element may still come: the caller decides."""
+    assert starts_ssml_document("<!DOCTYPE lolz [<!ENTITY a 'b'>]><speak>&a;</speak>")
+    assert (
+        starts_ssml_document("\ufeff<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>") is None
+    )
+
+
+# --- complete_ssml_document ---------------------------------------------------
+
+HD_AVA = Voice(
+    short_name="en-US-Ava:DragonHDLatestNeural",
+    display_name="Ava (Dragon HD Latest)",
+    locale="en-US",
+    gender=Gender.FEMALE,
+)
+JENNY = Voice(
+    short_name="en-US-JennyNeural",
+    display_name="Jenny",
+    locale="en-US",
+    gender=Gender.FEMALE,
+    styles=("cheerful", "sad"),
+)
+CATALOG = VoiceCatalog((JENNY, YUNXI, JENNY_MULTILINGUAL, HD_AVA))
+PLAIN_JENNY = VoiceSettings(voice="en-US-JennyNeural", language="en-US")
+
+
+def complete(document: str, settings: VoiceSettings = PLAIN_JENNY) -> str:
+    return complete_ssml_document(document, settings, CATALOG)
+
 
 VALID_DOCUMENT = (
     '<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" xml:lang="en-US">'
@@ -336,31 +397,184 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 """
 
 
-def test_check_ssml_document_returns_a_valid_document_stripped() -> None:
-    assert check_ssml_document(f"\n  {VALID_DOCUMENT}\n") == VALID_DOCUMENT
+def test_a_complete_document_goes_out_as_written_stripped() -> None:
+    assert complete(f"\n  {VALID_DOCUMENT}\n") == VALID_DOCUMENT
 
 
-def test_check_ssml_document_accepts_a_declaration_and_no_namespace() -> None:
+def test_a_complete_document_with_the_older_mstts_namespace_goes_out_as_written() -> (
+    None
+):
     document = (
-        "<?xml version='1.0'?><speak><voice name='en-US-JennyNeural'>Hi</voice></speak>"
+        '<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" '
+        'xmlns:mstts="http://www.w3.org/2001/mstts" xml:lang="zh-CN">'
+        '<voice name="zh-cn-YunxiNeural"><mstts:express-as style="cheerful">'
+        "你好</mstts:express-as></voice></speak>"
     )
 
-    assert check_ssml_document(document) == document
+    assert complete(document) == document
 
 
-def test_check_ssml_document_rejects_billion_laughs_without_expanding() -> None:
+def test_a_bare_speak_gets_version_namespaces_language_and_the_entry_voice() -> None:
+    completed = complete('<speak>Hello <break time="500ms"/> world</speak>')
+
+    assert completed == (
+        '<speak xmlns="http://www.w3.org/2001/10/synthesis" '
+        'xmlns:mstts="https://www.w3.org/2001/mstts" version="1.0" xml:lang="en-US">'
+        '<voice name="en-US-JennyNeural">Hello <break time="500ms"/> world</voice>'
+        "</speak>"
+    )
+
+
+def test_loose_content_is_spoken_with_the_entry_voice_style_and_prosody() -> None:
+    settings = VoiceSettings(
+        voice="zh-cn-YunxiNeural",
+        language="zh-cn",
+        style="cheerful",
+        role="Boy",
+        rate="+10%",
+    )
+
+    root = parse(complete("<speak>你好<break/>世界</speak>", settings))
+
+    assert root.get("version") == "1.0"
+    assert root.get(XML_LANG) == "zh-cn"
+    (voice,) = root
+    assert voice.tag == f"{SSML}voice"
+    assert voice.get("name") == "zh-cn-YunxiNeural"
+    (expression,) = voice
+    assert expression.tag == f"{MSTTS}express-as"
+    assert expression.attrib == {"style": "cheerful", "role": "Boy"}
+    (prosody,) = expression
+    assert prosody.attrib == {"rate": "+10%"}
+    assert prosody.text == "你好"
+    assert [child.tag for child in prosody] == [f"{SSML}break"]
+    assert prosody[0].tail == "世界"
+
+
+def test_only_content_outside_voices_is_wrapped_and_voices_keep_their_own() -> None:
+    document = (
+        "<speak xml:lang='en-US'>First, "
+        "<voice name='zh-cn-YunxiNeural'>你好</voice> "
+        "then <emphasis>this</emphasis>.</speak>"
+    )
+
+    root = parse(complete(document))
+
+    assert [(voice.get("name"), "".join(voice.itertext())) for voice in root] == [
+        ("en-US-JennyNeural", "First, "),
+        ("zh-cn-YunxiNeural", "你好"),
+        ("en-US-JennyNeural", " then this."),
+    ]
+    assert root.get(XML_LANG) == "en-US"
+
+
+def test_an_undeclared_mstts_prefix_is_declared() -> None:
+    document = (
+        "<speak version='1.0' xml:lang='zh-CN'><voice name='zh-cn-YunxiNeural'>"
+        "<mstts:express-as style='sad'>好</mstts:express-as></voice></speak>"
+    )
+
+    root = parse(complete(document))
+
+    assert root[0][0].tag == f"{MSTTS}express-as"
+
+
+def test_the_language_of_a_document_without_one_is_its_first_voice() -> None:
+    document = "<speak><voice name='zh-cn-YunxiNeural'>好</voice></speak>"
+
+    assert parse(complete(document)).get(XML_LANG) == "zh-cn"
+
+
+def test_text_written_inside_completed_documents_stays_escaped() -> None:
+    completed = complete('<speak>Tom &amp; Jerry &lt;3 "you"</speak>')
+
+    assert "".join(parse(completed).itertext()) == 'Tom & Jerry <3 "you"'
+
+
+def test_an_unknown_voice_is_refused_with_the_closest_names() -> None:
+    with pytest.raises(UnknownVoiceError) as raised:
+        complete("<speak><voice name='en-US-JenyNeural'>Hi</voice></speak>")
+
+    assert raised.value.value == "en-US-JenyNeural"
+    assert raised.value.suggestions[0] == "en-US-JennyNeural"
+    assert "en-US-JennyNeural" in str(raised.value)
+
+
+def test_a_voice_without_a_name_is_refused() -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        complete("<speak><voice>Hi</voice></speak>")
+
+    assert raised.value.field == "ssml"
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<mstts:express-as style='cheerful'>Hi</mstts:express-as>",
+        "<prosody rate='+10%'>Hi</prosody>",
+        "Hi <break time='1s'/>",
+        "<phoneme alphabet='ipa' ph='haɪ'>Hi</phoneme>",
+        "<audio src='https://example.com/a.wav'>Hi</audio>",
+        "<mstts:silence type='Sentenceboundary' value='200ms'/>Hi",
+        "<mstts:audioduration value='2s'/>Hi",
+        "Hi <bookmark mark='here'/>",
+    ],
+)
+def test_an_hd_voice_never_gets_an_element_it_does_not_support(inner: str) -> None:
+    document = (
+        f"<speak><voice name='en-US-Ava:DragonHDLatestNeural'>{inner}</voice></speak>"
+    )
+
+    with pytest.raises(UnsupportedByVoiceError) as raised:
+        complete(document)
+
+    assert raised.value.voice == "en-US-Ava:DragonHDLatestNeural"
+    assert raised.value.field in HD_UNSUPPORTED_ELEMENTS
+
+
+def test_background_audio_is_refused_when_an_hd_voice_speaks() -> None:
+    document = (
+        "<speak><mstts:backgroundaudio src='https://example.com/a.wav'/>"
+        "<voice name='en-US-Ava:DragonHDLatestNeural'>Hi</voice></speak>"
+    )
+
+    with pytest.raises(UnsupportedByVoiceError) as raised:
+        complete(document)
+
+    assert raised.value.field == "backgroundaudio"
+
+
+def test_a_bare_fragment_for_an_hd_entry_voice_is_refused_if_it_breaks() -> None:
+    hd = VoiceSettings(voice="en-US-Ava:DragonHDLatestNeural", language="en-US")
+
+    assert "<lang" not in complete("<speak>Hello</speak>", hd)
+    with pytest.raises(UnsupportedByVoiceError):
+        complete("<speak>Hello <break/></speak>", hd)
+
+
+def test_hd_voices_speak_what_they_support() -> None:
+    document = (
+        "<speak><voice name='en-US-Ava:DragonHDLatestNeural'>"
+        "<lang xml:lang='de-DE'>Hallo</lang> <say-as interpret-as='date'>2026-11-28</say-as>"
+        "</voice></speak>"
+    )
+
+    assert "Hallo" in complete(document)
+
+
+def test_complete_ssml_document_rejects_billion_laughs_without_expanding() -> None:
     started = time.perf_counter()
     with pytest.raises(InvalidRequestError) as raised:
-        check_ssml_document(BILLION_LAUGHS)
+        complete(BILLION_LAUGHS)
 
     assert time.perf_counter() - started < 0.1
     assert raised.value.field == "ssml"
     assert "declaration" in str(raised.value)
 
 
-def test_check_ssml_document_rejects_external_entities() -> None:
+def test_complete_ssml_document_rejects_external_entities() -> None:
     with pytest.raises(InvalidRequestError) as raised:
-        check_ssml_document(EXTERNAL_ENTITY)
+        complete(EXTERNAL_ENTITY)
 
     assert raised.value.field == "ssml"
 
@@ -369,16 +583,16 @@ def test_check_ssml_document_rejects_external_entities() -> None:
     "declaration",
     ["<!DOCTYPE speak>", "<!doctype speak>", "<!DocType speak>", "<! DOCTYPE speak>"],
 )
-def test_check_ssml_document_rejects_a_doctype_in_any_case(declaration: str) -> None:
+def test_complete_ssml_document_rejects_a_doctype_in_any_case(declaration: str) -> None:
     with pytest.raises(InvalidRequestError) as raised:
-        check_ssml_document(declaration + VALID_DOCUMENT)
+        complete(declaration + VALID_DOCUMENT)
 
     assert raised.value.field == "ssml"
 
 
-def test_check_ssml_document_rejects_an_entity_declaration_anywhere() -> None:
+def test_complete_ssml_document_rejects_an_entity_declaration_anywhere() -> None:
     with pytest.raises(InvalidRequestError) as raised:
-        check_ssml_document("<speak><!entity x 'y'></speak>")
+        complete("<speak><!entity x 'y'></speak>")
 
     assert raised.value.field == "ssml"
 
@@ -389,33 +603,41 @@ def test_check_ssml_document_rejects_an_entity_declaration_anywhere() -> None:
         ("<speak><voice>Hi</speak>", "mismatched tag at line 1, column 19"),
         ("<speak>Tom & Jerry</speak>", "(invalid token) at line 1, column 13"),
         ("<speak>\n<voice name=en-US>Hi</voice></speak>", "line 2, column 13"),
+        ("<speak x='1'\n><voice name=en-US>Hi</voice></speak>", "line 2, column 14"),
         ("Hello", "syntax error at line 1, column 1"),
         ("", "no element found at line 1, column 1"),
     ],
 )
-def test_check_ssml_document_rejects_malformed_xml_with_its_position(
+def test_complete_ssml_document_rejects_malformed_xml_with_its_position(
     document: str, position: str
 ) -> None:
     with pytest.raises(InvalidRequestError) as raised:
-        check_ssml_document(document)
+        complete(document)
 
     assert raised.value.field == "ssml"
     assert str(raised.value).startswith("SSML is not well-formed: ")
     assert str(raised.value).endswith(position)
 
 
-def test_check_ssml_document_rejects_a_root_other_than_speak() -> None:
+def test_complete_ssml_document_rejects_a_root_other_than_speak() -> None:
     with pytest.raises(InvalidRequestError) as raised:
-        check_ssml_document("<voice name='en-US-JennyNeural'>Hi</voice>")
+        complete("<voice name='en-US-JennyNeural'>Hi</voice>")
 
     assert raised.value.field == "ssml"
     assert "'voice'" in str(raised.value)
 
 
-@pytest.mark.parametrize("character", ["\x00", "\x1b", "\ud800", "\uffff"])
-def test_check_ssml_document_rejects_characters_xml_forbids(character: str) -> None:
+def test_complete_ssml_document_rejects_speak_in_another_namespace() -> None:
     with pytest.raises(InvalidRequestError) as raised:
-        check_ssml_document(f"<speak>Hi{character}</speak>")
+        complete("<speak xmlns='http://example.com/'>Hi</speak>")
+
+    assert raised.value.field == "ssml"
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x1b", "\ud800", "\uffff"])
+def test_complete_ssml_document_rejects_characters_xml_forbids(character: str) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        complete(f"<speak>Hi{character}</speak>")
 
     assert raised.value.field == "ssml"
     assert f"U+{ord(character):04X} at position 9" in str(raised.value)
@@ -429,15 +651,15 @@ def many_voices(count: int) -> str:
     return f'<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis">{voices}</speak>'
 
 
-def test_check_ssml_document_accepts_as_many_voices_as_the_service() -> None:
+def test_complete_ssml_document_accepts_as_many_voices_as_the_service() -> None:
     document = many_voices(MAX_VOICE_ELEMENTS)
 
-    assert check_ssml_document(document) == document
+    assert complete(document).count("<voice ") == MAX_VOICE_ELEMENTS
 
 
-def test_check_ssml_document_rejects_more_voices_than_the_service_accepts() -> None:
+def test_complete_ssml_document_rejects_more_voices_than_the_service_accepts() -> None:
     with pytest.raises(InvalidRequestError) as raised:
-        check_ssml_document(many_voices(MAX_VOICE_ELEMENTS + 1))
+        complete(many_voices(MAX_VOICE_ELEMENTS + 1))
 
     assert raised.value.field == "ssml"
     assert "51 voice elements" in str(raised.value)
@@ -819,6 +1041,32 @@ def test_ssml_declaring_an_encoding_other_than_utf8_is_refused() -> None:
     )
 
     with pytest.raises(InvalidRequestError) as err:
-        check_ssml_document(document)
+        complete(document)
 
     assert err.value.field == "ssml"
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"style": "cheerful"},
+        {"style": "cheerful", "style_degree": 2},
+        {"style": "cheerful", "role": "Boy"},
+        {"rate": "+10%"},
+        {"pitch": "-5%"},
+        {"volume": "+20%"},
+    ],
+)
+def test_hd_voices_take_no_style_or_prosody(setting: dict[str, object]) -> None:
+    settings = VoiceSettings(voice=HD_AVA.short_name, **setting)  # type: ignore[arg-type]
+
+    with pytest.raises(UnsupportedByVoiceError) as raised:
+        validate_settings(settings, HD_AVA)
+
+    assert raised.value.field in setting
+    assert "HD voice" in str(raised.value)
+
+
+def test_hd_voices_are_known_by_their_name() -> None:
+    assert HD_AVA.is_high_definition
+    assert not JENNY.is_high_definition

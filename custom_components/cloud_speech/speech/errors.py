@@ -77,3 +77,27 @@ class InvalidRequestError(SpeechError, ValueError):
         super().__init__(message)
         self.field = field
         self.value = value
+
+
+class UnknownVoiceError(InvalidRequestError):
+    """A voice the service's voice list does not have; `suggestions` are close names."""
+
+    def __init__(
+        self, message: str, voice: str, suggestions: tuple[str, ...] = ()
+    ) -> None:
+        """Name the voice and the known voices closest to it."""
+        super().__init__(message, field="voice", value=voice)
+        self.suggestions = suggestions
+
+
+class UnsupportedByVoiceError(InvalidRequestError):
+    """A setting or SSML element the chosen voice does not take (HD voices).
+
+    `field` names the setting (``"rate"``) or the element (``"break"``);
+    `voice` is the voice's name.
+    """
+
+    def __init__(self, message: str, field: str, voice: str) -> None:
+        """Name what the voice does not take, and the voice."""
+        super().__init__(message, field=field, value=voice)
+        self.voice = voice

@@ -45,6 +45,15 @@ class Voice:
         return (self.locale, *self.secondary_locales)
 
     @property
+    def is_high_definition(self) -> bool:
+        """Whether this is an HD voice, which takes no style, prosody or breaks.
+
+        Azure names them ``<locale>-<name>:DragonHD…`` (Azure's "High
+        definition voices" page); the voice list carries no other marker.
+        """
+        return ":dragonhd" in self.short_name.casefold()
+
+    @property
     def is_multilingual(self) -> bool:
         """Whether the voice speaks more than its own locale."""
         return bool(self.secondary_locales)

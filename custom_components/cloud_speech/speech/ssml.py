@@ -4,7 +4,8 @@ All escaping of caller text for SSML happens here and nowhere else: the
 builder escapes every piece of text and every attribute value, and the
 validators only let through prosody and style values the service documents.
 A user's own SSML document is checked (never expanded entities, a ``speak``
-root, the service's limit on ``voice`` elements) before it is sent.
+root, voices the service has, what HD voices take, the service's limit on
+``voice`` elements) and completed where it is partial before it is sent.
 """
 
 from __future__ import annotations
@@ -13,15 +14,46 @@ from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 import math
 import re
-from typing import TypeIs
+from typing import Final, TypeIs
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, UnknownVoiceError, UnsupportedByVoiceError
 from .models import Voice, VoiceSettings, same_language
+from .voices import VoiceCatalog
 
 SSML_NAMESPACE = "http://www.w3.org/2001/10/synthesis"
 MSTTS_NAMESPACE = "https://www.w3.org/2001/mstts"
+XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
+_XML_LANG = f"{{{XML_NAMESPACE}}}lang"
+
+# Azure's "High definition voices" page: HD voices support none of these
+# elements (by local name; some are SSML's, some mstts's), nor the settings
+# that would write them.
+HD_UNSUPPORTED_ELEMENTS: Final = frozenset(
+    {
+        "express-as",
+        "prosody",
+        "break",
+        "phoneme",
+        "audio",
+        "silence",
+        "audioduration",
+        "backgroundaudio",
+        "bookmark",
+    }
+)
+HD_UNSUPPORTED_SETTINGS: Final = (
+    "style",
+    "style_degree",
+    "role",
+    "rate",
+    "pitch",
+    "volume",
+)
+# Children of speak that stay outside any voice element when a partial
+# document is completed.
+_TOP_LEVEL_ELEMENTS: Final = frozenset({"voice", "backgroundaudio"})
 
 # The service refuses a request with more voice elements than this.
 MAX_VOICE_ELEMENTS = 50
@@ -80,7 +112,17 @@ _DOCUMENT_TYPE_DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECAS
 _XML_ENCODING = re.compile(
     r"\ufeff?\s*<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([^\"']*)[\"']"
 )
-_SSML_START = re.compile(r"\ufeff?\s*(?:<\?xml\s[^>]*\?>\s*)?<speak[\s/>]")
+# What may precede the root element: an XML declaration and comments.
+_PROLOG_ITEM = re.compile(r"<\?xml[\s?].*?\?>|<!--.*?-->", re.DOTALL)
+_INCOMPLETE_PROLOG_ITEM = re.compile(r"<\?xml[\s?]|<!--", re.DOTALL)
+_DOCTYPE_NAME = re.compile(r"<!DOCTYPE\s+([^\s\[>]+)[\s\[>]", re.IGNORECASE)
+_SPEAK_TAG = re.compile(r"<speak[\s/>]")
+# The root's start tag, up to where declarations can be added.
+_SPEAK_START_TAG = re.compile(
+    r"<speak(?=[\s/>])((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)"
+)
+_DECLARES_DEFAULT_NAMESPACE = re.compile(r"\sxmlns\s*=")
+_DECLARES_MSTTS = re.compile(r"\sxmlns:mstts\s*=")
 
 
 def remove_forbidden_characters(text: str) -> str:
@@ -132,14 +174,23 @@ def build_ssml(text: str, settings: VoiceSettings) -> str:
             does not start with a locale.
 
     """
-    language = settings.language or locale_of_voice_name(settings.voice)
-    if not language:
-        raise InvalidRequestError(
-            f"Cannot tell the language of voice {settings.voice!r}; set a language",
-            field="language",
-            value=settings.voice,
-        )
+    language = _language_of(settings)
+    wrappers = _expression(settings)
+    opening_tags = "".join(
+        _opening_tag(tag, attributes) for tag, attributes in wrappers
+    )
+    closing_tags = "".join(f"</{tag}>" for tag, _ in reversed(wrappers))
+    return (
+        f'<speak version="1.0" xmlns="{SSML_NAMESPACE}"'
+        f' xmlns:mstts="{MSTTS_NAMESPACE}" xml:lang="{_escape_attribute(language)}">'
+        f'<voice name="{_escape_attribute(settings.voice)}">'
+        f"{opening_tags}{escape_text(text)}{closing_tags}"
+        "</voice></speak>"
+    )
 
+
+def _expression(settings: VoiceSettings) -> list[tuple[str, dict[str, str]]]:
+    """The elements around the text that make the voice speak as `settings` say."""
     wrappers: list[tuple[str, dict[str, str]]] = []
     if settings.style or settings.role:
         expression: dict[str, str] = {}
@@ -163,18 +214,7 @@ def build_ssml(text: str, settings: VoiceSettings) -> str:
     }
     if prosody:
         wrappers.append(("prosody", prosody))
-
-    opening_tags = "".join(
-        _opening_tag(tag, attributes) for tag, attributes in wrappers
-    )
-    closing_tags = "".join(f"</{tag}>" for tag, _ in reversed(wrappers))
-    return (
-        f'<speak version="1.0" xmlns="{SSML_NAMESPACE}"'
-        f' xmlns:mstts="{MSTTS_NAMESPACE}" xml:lang="{_escape_attribute(language)}">'
-        f'<voice name="{_escape_attribute(settings.voice)}">'
-        f"{opening_tags}{escape_text(text)}{closing_tags}"
-        "</voice></speak>"
-    )
+    return wrappers
 
 
 def _opening_tag(tag: str, attributes: dict[str, str]) -> str:
@@ -184,22 +224,57 @@ def _opening_tag(tag: str, attributes: dict[str, str]) -> str:
     return f"<{tag}{written}>"
 
 
-def is_ssml_document(message: str) -> bool:
-    """Return whether `message` is an SSML document rather than text to speak.
+def starts_ssml_document(head: str) -> bool | None:
+    """Whether a message beginning with `head` is an SSML document; None: can't tell yet.
 
-    It is when, after a byte order mark, whitespace and an XML declaration
-    (each optional), it starts with a ``speak`` element.
+    A message is SSML only when its first element is ``speak``: after a byte
+    order mark, whitespace, an XML declaration and comments (each optional),
+    a ``speak`` start tag, or a document type declaration followed by one
+    (refused later, never parsed). Anything else that starts with ``<`` is
+    text: ``<3 you``, ``<<Important>>``, ``<![CDATA[ … ]]>``.
     """
-    return _SSML_START.match(message) is not None
+    text = head.removeprefix("\ufeff")
+    while True:
+        text = text.lstrip()
+        if not (item := _PROLOG_ITEM.match(text)):
+            break
+        text = text[item.end() :]
+    if not text or _INCOMPLETE_PROLOG_ITEM.match(text):
+        return None
+    if doctype := _DOCTYPE_NAME.match(text):
+        # The root follows the declaration's internal subset, whose end takes
+        # a parser to find: a speak tag anywhere after it makes a document,
+        # refused for its declaration, never read aloud.
+        if doctype.group(1) == "speak" or _SPEAK_TAG.search(text, doctype.end()):
+            return True
+        return None
+    if _SPEAK_TAG.match(text):
+        return True
+    for start in ("<speak", "<!doctype ", "<?xml", "<!--"):
+        if start.startswith(text.casefold()[: len(start)]) and len(text) <= len(start):
+            return None
+    if text[:9].casefold() == "<!doctype":
+        return None  # its name is still to come
+    return False
 
 
-def check_ssml_document(ssml: str) -> str:
-    """Check a complete SSML document supplied by a user, and return it stripped.
+def complete_ssml_document(
+    ssml: str, settings: VoiceSettings, voices: VoiceCatalog
+) -> str:
+    """Check an SSML document written by a user, completing it where it is partial.
 
     Documents with a document type declaration are refused before anything
     parses them, so no entity is ever expanded (billion laughs) or fetched.
+    A partial document (``<speak>Hello <break time="500ms"/> world</speak>``)
+    gets what Azure requires: ``version``, the SSML and mstts namespaces and
+    ``xml:lang``; content outside any ``voice`` element is spoken by the
+    voice `settings` name, as they describe (style, language and prosody, as
+    for plain text). A complete document goes out as written.
 
     Raises:
+        UnknownVoiceError: a ``voice`` names a voice not in `voices`.
+        UnsupportedByVoiceError: an HD voice contains an element HD voices
+            do not support.
         InvalidRequestError: the document is not well-formed, declares a
             document type or entities, contains characters XML forbids, its
             root is not ``speak`` or it has more ``voice`` elements than the
@@ -224,30 +299,228 @@ def check_ssml_document(ssml: str) -> str:
             f"SSML is sent as UTF-8, not {declared.group(1)!r}: "
             "remove the encoding from the XML declaration"
         )
+    root, completed = _parse_declaring_namespaces(document)
+    if root.tag != f"{{{SSML_NAMESPACE}}}speak":
+        raise _invalid_ssml(
+            f"SSML must have a speak root element, not {_local_name(root.tag)!r}"
+        )
+    if root.get("version") is None:
+        root.set("version", "1.0")
+        completed = True
+    if _wrap_loose_content(root, settings):
+        completed = True
+    voice_elements = [
+        element for element in root.iter() if _local_name(element.tag) == "voice"
+    ]
+    if len(voice_elements) > MAX_VOICE_ELEMENTS:
+        raise _invalid_ssml(
+            f"SSML has {len(voice_elements)} voice elements; the service accepts "
+            f"at most {MAX_VOICE_ELEMENTS}"
+        )
+    spoken = [_check_voice_element(element, voices) for element in voice_elements]
+    if any(voice.is_high_definition for voice in spoken):
+        # Background audio plays under the whole document, whichever voice speaks.
+        _refuse_hd_elements(root, next(v for v in spoken if v.is_high_definition))
+    if root.get(_XML_LANG) is None:
+        root.set(_XML_LANG, spoken[0].locale if spoken else _language_of(settings))
+        completed = True
+    return _serialize(root) if completed else document
+
+
+def _parse_declaring_namespaces(document: str) -> tuple[ElementTree.Element, bool]:
+    """Parse a user's document, declaring on its root the namespaces it omits.
+
+    Unprefixed elements then are SSML's, as Azure requires, and ``mstts:``
+    elements written without a declaration still parse. Returns the root and
+    whether anything was declared.
+
+    Raises:
+        InvalidRequestError: not well-formed, with the position in `document`.
+
+    """
+    added = ""
+    insert_at = 0
+    if start := _SPEAK_START_TAG.search(document):
+        insert_at = start.end()
+        attributes = start.group(1)
+        if not _DECLARES_DEFAULT_NAMESPACE.search(attributes):
+            added += f' xmlns="{SSML_NAMESPACE}"'
+        if "<mstts:" in document and not _DECLARES_MSTTS.search(attributes):
+            added += f' xmlns:mstts="{MSTTS_NAMESPACE}"'
     try:
         # Safe: without a document type declaration there is nothing to expand
         # or fetch, and ElementTree never fetches external resources.
-        root = ElementTree.fromstring(document)  # noqa: S314
+        root = ElementTree.fromstring(  # noqa: S314
+            document[:insert_at] + added + document[insert_at:]
+        )
     except ElementTree.ParseError as error:
-        # Expat counts columns from 0, people and editors from 1.
         line, column = error.position
+        insert_line = document.count("\n", 0, insert_at) + 1
+        insert_column = insert_at - (document.rfind("\n", 0, insert_at) + 1)
+        if line == insert_line and column >= insert_column + len(added):
+            column -= len(added)  # where the user's own text has the error
+        # Expat counts columns from 0, people and editors from 1.
         raise _invalid_ssml(
             f"SSML is not well-formed: {expat.ErrorString(error.code)}"
             f" at line {line}, column {column + 1}"
         ) from None
-    if _local_name(root.tag) != "speak":
-        raise _invalid_ssml(
-            f"SSML must have a speak root element, not {_local_name(root.tag)!r}"
+    return root, bool(added)
+
+
+def _wrap_loose_content(root: ElementTree.Element, settings: VoiceSettings) -> bool:
+    """Put content of `root` that is outside any voice into voices of `settings`.
+
+    Returns whether anything was wrapped.
+    """
+    wrapped = False
+    children: list[ElementTree.Element] = []
+    leading_text = root.text
+    root_text: str | None = None
+    run: list[ElementTree.Element] = []
+
+    def close_run() -> None:
+        nonlocal wrapped, root_text
+        if run or (leading_text and leading_text.strip()):
+            voice, innermost = _voice_element(settings)
+            innermost.text = leading_text
+            innermost.extend(run)
+            children.append(voice)
+            wrapped = True
+        elif children:
+            children[-1].tail = leading_text
+        else:
+            root_text = leading_text
+
+    for child in root:
+        if _local_name(child.tag) in _TOP_LEVEL_ELEMENTS:
+            close_run()
+            leading_text, child.tail, run = child.tail, None, []
+            children.append(child)
+        else:
+            run.append(child)
+    close_run()
+    if wrapped:
+        root[:] = children
+        root.text = root_text
+    return wrapped
+
+
+def _voice_element(
+    settings: VoiceSettings,
+) -> tuple[ElementTree.Element, ElementTree.Element]:
+    """A voice element speaking as `settings` say, and its innermost element."""
+    voice = ElementTree.Element(f"{{{SSML_NAMESPACE}}}voice", name=settings.voice)
+    innermost = voice
+    for tag, attributes in _expression(settings):
+        namespace, _, local_name = tag.rpartition(":")
+        uri = MSTTS_NAMESPACE if namespace == "mstts" else SSML_NAMESPACE
+        element = ElementTree.SubElement(
+            innermost,
+            f"{{{uri}}}{local_name}",
+            {
+                _XML_LANG if key == "xml:lang" else key: v
+                for key, v in attributes.items()
+            },
         )
-    voice_count = sum(
-        1 for element in root.iter() if _local_name(element.tag) == "voice"
+        innermost = element
+    return voice, innermost
+
+
+def _check_voice_element(element: ElementTree.Element, voices: VoiceCatalog) -> Voice:
+    """The voice a voice element names, if the service has it and it can speak it."""
+    name = (element.get("name") or "").strip()
+    if not name:
+        raise _invalid_ssml("Every voice element needs a name")
+    voice = voices.get(name)
+    if voice is None:
+        suggestions = tuple(voices.closest_names(name))
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        raise UnknownVoiceError(
+            f"The service has no voice {name!r}{hint}", name, suggestions
+        )
+    if voice.is_high_definition:
+        _refuse_hd_elements(element, voice)
+    return voice
+
+
+def _refuse_hd_elements(element: ElementTree.Element, voice: Voice) -> None:
+    for inner in element.iter():
+        if (local_name := _local_name(inner.tag)) in HD_UNSUPPORTED_ELEMENTS:
+            raise UnsupportedByVoiceError(
+                f"HD voice {voice.short_name} does not support the {local_name} "
+                "element",
+                field=local_name,
+                voice=voice.short_name,
+            )
+
+
+def _language_of(settings: VoiceSettings) -> str:
+    language = settings.language or locale_of_voice_name(settings.voice)
+    if not language:
+        raise InvalidRequestError(
+            f"Cannot tell the language of voice {settings.voice!r}; set a language",
+            field="language",
+            value=settings.voice,
+        )
+    return language
+
+
+# Prefixes for namespaces Azure documents; any other keeps a generated one.
+_PREFERRED_PREFIXES: Final = {
+    SSML_NAMESPACE: "",
+    MSTTS_NAMESPACE: "mstts",
+    XML_NAMESPACE: "xml",
+}
+
+
+def _serialize(root: ElementTree.Element) -> str:
+    """Write a completed document, every namespace declared on the root.
+
+    Written here rather than by ElementTree, which names namespaces ns0, ns1 …
+    through process-wide state and writes ``<break />``.
+    """
+    prefixes = dict(_PREFERRED_PREFIXES)
+    for element in root.iter():
+        for name in (element.tag, *element.attrib):
+            uri = name[1:].partition("}")[0] if name.startswith("{") else None
+            if uri is not None and uri not in prefixes:
+                prefixes[uri] = f"ns{len(prefixes)}"
+    declarations = "".join(
+        f' xmlns{":" + prefix if prefix else ""}="{_escape_attribute(uri)}"'
+        for uri, prefix in prefixes.items()
+        if uri != XML_NAMESPACE
     )
-    if voice_count > MAX_VOICE_ELEMENTS:
-        raise _invalid_ssml(
-            f"SSML has {voice_count} voice elements; the service accepts at most "
-            f"{MAX_VOICE_ELEMENTS}"
+
+    def qualified(name: str) -> str:
+        if not name.startswith("{"):
+            return name
+        uri, _, local_name = name[1:].partition("}")
+        prefix = prefixes[uri]
+        return f"{prefix}:{local_name}" if prefix else local_name
+
+    parts: list[str] = []
+
+    def write(element: ElementTree.Element, extra: str) -> None:
+        tag = qualified(element.tag)
+        attributes = "".join(
+            f' {qualified(name)}="{_escape_attribute(value)}"'
+            for name, value in element.attrib.items()
         )
-    return document
+        parts.append(f"<{tag}{extra}{attributes}")
+        if element.text is None and len(element) == 0:
+            parts.append("/>")
+            return
+        parts.append(">")
+        if element.text:
+            parts.append(escape_text(element.text))
+        for child in element:
+            write(child, "")
+            if child.tail:
+                parts.append(escape_text(child.tail))
+        parts.append(f"</{tag}>")
+
+    write(root, declarations)
+    return "".join(parts)
 
 
 def _local_name(tag: str) -> str:
@@ -398,9 +671,19 @@ def validate_settings(settings: VoiceSettings, voice: Voice) -> VoiceSettings:
         InvalidRequestError: a setting is invalid or the voice does not offer
             it; `field` names the setting (``"style"``, ``"role"``,
             ``"style_degree"``, ``"rate"``, ``"pitch"``, ``"volume"`` or
-            ``"language"``).
+            ``"language"``); `UnsupportedByVoiceError` for a setting an HD
+            voice does not take.
 
     """
+    if voice.is_high_definition:
+        for field in HD_UNSUPPORTED_SETTINGS:
+            if getattr(settings, field) is not None:
+                raise UnsupportedByVoiceError(
+                    f"HD voice {voice.short_name} does not take a "
+                    f"{field.replace('_', ' ')}",
+                    field=field,
+                    voice=voice.short_name,
+                )
     style = (
         None
         if settings.style is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
+import difflib
 from typing import Any
 
 from .models import Gender, Voice
@@ -112,3 +113,11 @@ class VoiceCatalog:
             return preferred
         candidates = self.voices_for(language)
         return candidates[0] if candidates else None
+
+    def closest_names(self, name: str, count: int = 3) -> list[str]:
+        """The names of up to `count` voices spelled most like `name`."""
+        names = {voice.short_name.casefold(): voice.short_name for voice in self.voices}
+        return [
+            names[close]
+            for close in difflib.get_close_matches(name.casefold(), names, n=count)
+        ]
