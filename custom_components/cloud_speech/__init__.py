@@ -9,23 +9,13 @@ import logging
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    ConfigEntryError,
-    ConfigEntryNotReady,
-)
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, VOICE_CACHE_MAX_AGE
-from .helpers import SpeechClient, create_client
-from .speech.errors import (
-    InvalidRequestError,
-    SpeechAuthenticationError,
-    SpeechError,
-    SpeechResponseError,
-)
+from .helpers import SpeechClient, create_client, setup_error
+from .speech.errors import InvalidRequestError, SpeechAuthenticationError, SpeechError
 from .speech.voices import VoiceCatalog
 from .voice_cache import VoiceCache
 
@@ -59,11 +49,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
     try:
         client = create_client(hass, entry.data)
     except InvalidRequestError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_config",
-            translation_placeholders={"error": str(err)},
-        ) from err
+        raise setup_error(err) from err
 
     voice_cache = VoiceCache(hass, entry.entry_id)
     cached = await voice_cache.async_load()
@@ -78,24 +64,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
         # Without voices nothing can be spoken or validated: wait for the service.
         try:
             await async_refresh_voices(data)
-        except SpeechAuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
-        except SpeechResponseError as err:
-            # Reachable, but not answering with a voice list (a proxy's error
-            # page, say): retried like an outage, with a message that says so.
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="invalid_voice_list",
-                translation_placeholders={"error": str(err)},
-            ) from err
         except SpeechError as err:
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise setup_error(err) from err
     elif cached.is_stale:
         entry.async_create_background_task(
             hass,

@@ -65,15 +65,14 @@ from .const import (
     SERVICE_CONVAI,
     VOICE_SETTINGS,
 )
-from .helpers import create_client, entry_title, resource_name, unique_id_for
-from .speech.azure import REGIONS, AzureCloud
-from .speech.errors import (
-    InvalidRequestError,
-    SpeechAuthenticationError,
-    SpeechConnectionError,
-    SpeechResponseError,
-    SpeechServiceError,
+from .helpers import (
+    create_client,
+    entry_title,
+    form_errors,
+    resource_name,
+    unique_id_for,
 )
+from .speech.azure import REGIONS, AzureCloud
 from .speech.models import Voice
 from .speech.ssml import (
     PITCH_PERCENT_RANGE,
@@ -158,26 +157,6 @@ async def async_fetch_voices(
     except Exception as err:
         raise CredentialsCheckError(form_errors(err)) from err
     return VoiceCatalog(voices)
-
-
-def form_errors(err: Exception) -> dict[str, str]:
-    """Map why credentials failed to the errors the form shows."""
-    match err:
-        case SpeechAuthenticationError() | InvalidRequestError(field="api_key"):
-            # Rejected by the service, or a key no service would accept.
-            return {"base": "invalid_auth"}
-        case SpeechConnectionError() | SpeechServiceError():
-            # Unreachable, timed out, or reachable but failing (5xx, or a
-            # status a speech service never answers): worth trying again.
-            return {"base": "cannot_connect"}
-        case InvalidRequestError(field="endpoint"):
-            return {CONF_ENDPOINT: "invalid_endpoint"}
-        case SpeechResponseError():
-            # Reachable, but what answered is not a speech service (a wrong
-            # endpoint, a proxy's error page): the form says so.
-            return {"base": "invalid_voice_list"}
-    _LOGGER.error("Unexpected error", exc_info=err)
-    return {"base": "unknown"}
 
 
 def default_language(

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 import hashlib
-from typing import Any
+import logging
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+    ServiceValidationError,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
@@ -34,8 +40,15 @@ from .speech.errors import (
     SpeechRateLimitedError,
     SpeechResponseError,
     SpeechServiceError,
+    StyleRequiredError,
+    UnknownVoiceError,
+    UnsupportedByVoiceError,
 )
 from .speech.http import Timeouts
+from .speech.models import Voice
+from .speech.ssml import HD_UNSUPPORTED_SETTINGS
+
+_LOGGER = logging.getLogger(__name__)
 
 CONVAI_TIMEOUTS = Timeouts(first_byte=60.0)
 
@@ -112,36 +125,147 @@ def entry_title(data: Mapping[str, Any]) -> str:
     return f"Azure Speech ({resource_name(data)})"
 
 
-@contextmanager
-def translate_speech_errors() -> Iterator[None]:
-    """Turn errors of the speech package into translated Home Assistant errors.
+class Translation(NamedTuple):
+    """A translation key of strings.json's exceptions, and its placeholders."""
 
-    Authentication errors propagate unchanged so callers can start reauth, and
-    invalid requests so callers can name the offending input.
+    key: str
+    placeholders: dict[str, str]
+
+
+# What each invalid input of a call is called in strings.json's exceptions.
+# Static, so that a test can check every key has a string.
+INVALID_FIELD_KEYS: Final[Mapping[str, str]] = {
+    "message": "empty_message",
+    "voice": "invalid_voice",
+    "language": "invalid_language",
+    "style": "invalid_style",
+    "role": "invalid_role",
+    "style_degree": "invalid_style_degree",
+    "rate": "invalid_rate",
+    "pitch": "invalid_pitch",
+    "volume": "invalid_volume",
+    "ssml": "invalid_ssml",
+}
+# The settings that only qualify a style.
+NEEDS_STYLE_KEYS: Final[Mapping[str, str]] = {
+    "role": "role_without_style",
+    "style_degree": "style_degree_without_style",
+}
+# Any other invalid input names its option.
+INVALID_OPTION_KEY: Final = "invalid_option"
+# How the service failed, by the most specific class first.
+SERVICE_ERROR_KEYS: Final[tuple[tuple[type[SpeechError], str], ...]] = (
+    (SpeechAuthenticationError, "invalid_auth"),
+    (SpeechRateLimitedError, "rate_limited"),
+    (SpeechBadRequestError, "bad_request"),
+    (SpeechResponseError, "unexpected_response"),
+    (SpeechConnectionError, "cannot_connect"),
+    (SpeechServiceError, "cannot_connect"),
+    (SpeechError, "unknown_error"),
+)
+# A set of credentials that cannot be used, as its config flow form shows it
+# (strings.json's config.error); anything else is "unknown".
+FORM_ERROR_KEYS: Final[Mapping[str, str]] = {
+    "invalid_auth": "invalid_auth",
+    "cannot_connect": "cannot_connect",
+    "rate_limited": "cannot_connect",
+    "unexpected_response": "invalid_voice_list",
+}
+
+
+def translate_error(err: SpeechError, voice: Voice | None = None) -> Translation:
+    """The translated message for an error of the speech package.
+
+    `voice` is the voice a call was validated against, to list what it offers.
     """
-    try:
-        yield
-    except SpeechAuthenticationError, InvalidRequestError:
-        raise
-    except SpeechRateLimitedError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="rate_limited"
-        ) from err
-    except SpeechBadRequestError as err:
-        raise HomeAssistantError(
+    match err:
+        case UnknownVoiceError():
+            return Translation(
+                "unknown_ssml_voice",
+                {"voice": err.value, "suggestions": ", ".join(err.suggestions) or "-"},
+            )
+        case UnsupportedByVoiceError(field=field) if field in HD_UNSUPPORTED_SETTINGS:
+            return Translation(
+                "hd_voice_unsupported_option", {"voice": err.voice, "option": field}
+            )
+        case UnsupportedByVoiceError():
+            return Translation(
+                "hd_voice_unsupported_element",
+                {"voice": err.voice, "element": err.field},
+            )
+        case StyleRequiredError(field=field) if field in NEEDS_STYLE_KEYS:
+            return Translation(NEEDS_STYLE_KEYS[field], {})
+        case InvalidRequestError(field=field) if field in INVALID_FIELD_KEYS:
+            return Translation(
+                INVALID_FIELD_KEYS[field],
+                {
+                    "value": err.value,
+                    "error": str(err),
+                    "voice": voice.short_name if voice else err.value,
+                    "style": err.value,
+                    "styles": ", ".join(voice.styles) if voice and voice.styles else "-",
+                    "role": err.value,
+                    "roles": ", ".join(voice.roles) if voice and voice.roles else "-",
+                    "language": err.value,
+                },
+            )
+        case InvalidRequestError():
+            return Translation(
+                INVALID_OPTION_KEY, {"option": err.field, "value": err.value[:100]}
+            )
+        case SpeechBadRequestError():
+            return Translation("bad_request", {"reason": err.reason or str(err)})
+    key = next(key for kind, key in SERVICE_ERROR_KEYS if isinstance(err, kind))
+    return Translation(key, {"error": str(err)})
+
+
+def call_error(err: SpeechError, voice: Voice | None = None) -> HomeAssistantError:
+    """The error a call raises: bad input is the caller's to fix."""
+    translation = translate_error(err, voice)
+    kind = (
+        ServiceValidationError
+        if isinstance(err, InvalidRequestError)
+        else HomeAssistantError
+    )
+    return kind(
+        translation_domain=DOMAIN,
+        translation_key=translation.key,
+        translation_placeholders=translation.placeholders,
+    )
+
+
+def setup_error(
+    err: SpeechError,
+) -> ConfigEntryAuthFailed | ConfigEntryError | ConfigEntryNotReady:
+    """The error setting up an entry raises: reauth, a lasting fault, or retry."""
+    if isinstance(err, InvalidRequestError):
+        return ConfigEntryError(
             translation_domain=DOMAIN,
-            translation_key="bad_request",
-            translation_placeholders={"reason": err.reason or str(err)},
-        ) from err
-    except (SpeechConnectionError, SpeechServiceError, SpeechResponseError) as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="service_unavailable",
+            translation_key="invalid_config",
             translation_placeholders={"error": str(err)},
-        ) from err
-    except SpeechError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_error",
-            translation_placeholders={"error": str(err)},
-        ) from err
+        )
+    translation = translate_error(err)
+    kind = (
+        ConfigEntryAuthFailed
+        if isinstance(err, SpeechAuthenticationError)
+        else ConfigEntryNotReady
+    )
+    return kind(
+        translation_domain=DOMAIN,
+        translation_key=translation.key,
+        translation_placeholders=translation.placeholders,
+    )
+
+
+def form_errors(err: Exception) -> dict[str, str]:
+    """The errors a config flow form shows for credentials that failed."""
+    if isinstance(err, InvalidRequestError) and err.field == "endpoint":
+        return {CONF_ENDPOINT: "invalid_endpoint"}
+    if isinstance(err, InvalidRequestError) and err.field == "api_key":
+        return {"base": "invalid_auth"}  # a key no service would accept
+    if isinstance(err, SpeechError) and (
+        key := FORM_ERROR_KEYS.get(translate_error(err).key)
+    ):
+        return {"base": key}
+    _LOGGER.error("Unexpected error", exc_info=err)
+    return {"base": "unknown"}

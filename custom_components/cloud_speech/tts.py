@@ -43,21 +43,19 @@ from .const import (
     DOMAIN,
     VOICE_SETTINGS,
 )
-from .helpers import translate_speech_errors
+from .helpers import call_error
 from .speech.azure import AzureSpeechClient
 from .speech.convai import ConvaiClient, ConvaiEncoding
 from .speech.errors import (
     InvalidRequestError,
     SpeechAuthenticationError,
     SpeechBadRequestError,
-    UnknownVoiceError,
-    UnsupportedByVoiceError,
+    SpeechError,
 )
 from .speech.formats import choose_format, get_format, streaming_variant, wav_header
 from .speech.models import AudioFormat, Codec, Container, Voice, VoiceSettings
 from .speech.pipeline import synthesize_pipelined
 from .speech.ssml import (
-    HD_UNSUPPORTED_SETTINGS,
     build_ssml,
     complete_ssml_document,
     remove_forbidden_characters,
@@ -233,24 +231,17 @@ class CloudSpeechEntity[PlanT: (AzurePlan, ConvaiPlan)](TextToSpeechEntity):
     ) -> AsyncGenerator[bytes]:
         """Yield the audio; any failure raises, so HA never caches a partial file."""
         try:
-            with translate_speech_errors():
-                # Closed at once when the listener leaves: requests stop now,
-                # not whenever the garbage collector gets to them.
-                async with aclosing(self._synthesize(plan, message)) as chunks:
-                    async for chunk in chunks:
-                        yield chunk
-        except SpeechAuthenticationError as err:
+            # Closed at once when the listener leaves: requests stop now,
+            # not whenever the garbage collector gets to them.
+            async with aclosing(self._synthesize(plan, message)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+        except SpeechError as err:
             self._entry.runtime_data.last_error = str(err)
-            # Starting reauth is idempotent: HA keeps one flow per entry.
-            self._entry.async_start_reauth(self.hass)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
-        except InvalidRequestError as err:
-            raise _validation_error(err, None) from err
-        except HomeAssistantError as err:
-            self._entry.runtime_data.last_error = str(err.__cause__ or err)
-            raise
+            if isinstance(err, SpeechAuthenticationError):
+                # Starting reauth is idempotent: HA keeps one flow per entry.
+                self._entry.async_start_reauth(self.hass)
+            raise call_error(err) from err
 
 
 class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
@@ -296,22 +287,10 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
         default_voice = self._default_voice
         voice = self._choose_voice(language, options)
 
-        if voice.is_high_definition:
-            # Azure's HD voices take no style or prosody: refuse what a call
-            # asks for, and never send what the entry's options hold.
-            for key in HD_UNSUPPORTED_SETTINGS:
-                if options.get(key) not in (None, ""):
-                    raise ServiceValidationError(
-                        translation_domain=DOMAIN,
-                        translation_key="hd_voice_unsupported_option",
-                        translation_placeholders={
-                            "voice": voice.short_name,
-                            "option": key,
-                        },
-                    )
-
         def option(key: str) -> Any:
-            if voice.is_high_definition and key in HD_UNSUPPORTED_SETTINGS:
+            if voice.is_high_definition and key not in options:
+                # HD voices take no style or prosody: the entry's are not
+                # sent to them (a call's own are refused by the validation).
                 return None
             if key in options:
                 return options[key]
@@ -324,22 +303,13 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
             if voice.speaks(language) and not voice.speaks_natively(language)
             else None
         )
-        style = _optional_text(option(CONF_STYLE), CONF_STYLE)
-        if style is None:
-            # Azure ignores express-as without a style: say so instead.
-            for key in (CONF_ROLE, CONF_STYLE_DEGREE):
-                if option(key) not in (None, ""):
-                    raise ServiceValidationError(
-                        translation_domain=DOMAIN,
-                        translation_key=f"{key}_without_style",
-                    )
         try:
             settings = validate_settings(
                 VoiceSettings(
                     voice=voice.short_name,
                     language=voice.locale,
                     spoken_language=spoken_language,
-                    style=style,
+                    style=_optional_text(option(CONF_STYLE), CONF_STYLE),
                     style_degree=option(CONF_STYLE_DEGREE),
                     role=_optional_text(option(CONF_ROLE), CONF_ROLE),
                     rate=option(CONF_RATE),
@@ -349,7 +319,7 @@ class AzureSpeechEntity(CloudSpeechEntity[AzurePlan]):
                 voice,
             )
         except InvalidRequestError as err:
-            raise _validation_error(err, voice) from err
+            raise call_error(err, voice) from err
         return AzurePlan(settings, self._choose_format(options))
 
     def _choose_format(self, options: Mapping[str, Any]) -> AudioFormat:
@@ -695,41 +665,4 @@ def _invalid_option(key: str, value: Any) -> ServiceValidationError:
         translation_domain=DOMAIN,
         translation_key="invalid_option",
         translation_placeholders={"option": key, "value": repr(value)[:100]},
-    )
-
-
-def _validation_error(
-    err: InvalidRequestError, voice: Voice | None
-) -> ServiceValidationError:
-    """A translated validation error naming what was wrong."""
-    if isinstance(err, UnknownVoiceError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_ssml_voice",
-            translation_placeholders={
-                "voice": err.value,
-                "suggestions": ", ".join(err.suggestions) or "-",
-            },
-        )
-    if isinstance(err, UnsupportedByVoiceError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="hd_voice_unsupported_element",
-            translation_placeholders={"voice": err.voice, "element": err.field},
-        )
-    placeholders = {
-        "value": err.value,
-        "error": str(err),
-        "voice": voice.short_name if voice else "",
-        "style": err.value,
-        "styles": ", ".join(voice.styles) if voice and voice.styles else "-",
-        "role": err.value,
-        "roles": ", ".join(voice.roles) if voice and voice.roles else "-",
-        "language": err.value,
-    }
-    key = "empty_message" if err.field == "message" else f"invalid_{err.field}"
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders,
     )

@@ -812,7 +812,7 @@ async def test_rejected_key_is_invalid_auth_and_starts_one_reauth_flow(
         ),
         pytest.param(
             Fault(target="convai_synthesis", status=500, times=3),
-            "service_unavailable",
+            "cannot_connect",
             False,
             id="500",
         ),
@@ -850,7 +850,7 @@ async def test_server_error_becomes_a_translated_error(
     with pytest.raises(HomeAssistantError) as err:
         await speak(hass, "Hello.")
 
-    assert err.value.translation_key == "service_unavailable"
+    assert err.value.translation_key == "cannot_connect"
     assert "api.convai.com" in str(err.value.translation_placeholders)
     assert convai_entry.runtime_data.last_error
 
@@ -894,7 +894,7 @@ async def test_body_that_is_not_audio_is_a_translated_error(
     with pytest.raises(HomeAssistantError) as err:
         await speak(hass, "Hello.")
 
-    assert err.value.translation_key == "service_unavailable"
+    assert err.value.translation_key == "unexpected_response"
 
 
 # --- the entity: stopping early ---------------------------------------------------

@@ -532,7 +532,7 @@ async def test_server_error_is_retried_twice_then_translated(
     with pytest.raises(HomeAssistantError) as err:
         await speak(hass, ANNOUNCEMENT)
 
-    assert_translated(err.value, "service_unavailable")
+    assert_translated(err.value, "cannot_connect")
     assert f"HTTP {status}" in str(err.value)
     assert statuses(emulator) == [status] * 3
     assert tuning.waits == BACKOFF_WAITS
@@ -638,7 +638,7 @@ async def test_broken_request_fails_cleanly_and_caches_no_fragment(
 
     assert time.monotonic() - started < deadline
     assert watch.longest_stall < RESPONSIVE_STALL
-    assert_translated(err.value, "service_unavailable")
+    assert_translated(err.value, "cannot_connect")
     assert len(emulator.requests_for("synthesis")) == broken.reached_service
     assert black_hole.connections == broken.lost_in_black_hole
     assert tuning.waits == broken.waits

@@ -53,9 +53,9 @@ async def test_setup_fetches_voices_and_unload_cleans_up(
         (Fault(target="voices", status=503, times=10), "cannot_connect"),
         (
             Fault(target="voices", status=200, body="<html>proxy error</html>"),
-            "invalid_voice_list",
+            "unexpected_response",
         ),
-        (Fault(target="voices", status=200, body="[]"), "invalid_voice_list"),
+        (Fault(target="voices", status=200, body="[]"), "unexpected_response"),
     ],
     ids=["service_unavailable", "garbage", "empty_list"],
 )

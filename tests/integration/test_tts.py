@@ -369,7 +369,7 @@ async def test_failure_mid_stream_fails_the_whole_message_and_caches_nothing(
 
     with pytest.raises(HomeAssistantError) as err:
         await speak(hass, "A complete sentence.", cache=True)
-    assert err.value.translation_key == "service_unavailable"
+    assert err.value.translation_key == "cannot_connect"
     await hass.async_block_till_done(wait_background_tasks=True)
     assert list(tts_cache_dir.iterdir()) == []
 

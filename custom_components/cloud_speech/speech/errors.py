@@ -79,6 +79,10 @@ class InvalidRequestError(SpeechError, ValueError):
         self.value = value
 
 
+class StyleRequiredError(InvalidRequestError):
+    """A setting that only qualifies a style (a role, a style degree) given without one."""
+
+
 class UnknownVoiceError(InvalidRequestError):
     """A voice the service's voice list does not have; `suggestions` are close names."""
 

@@ -18,7 +18,12 @@ from typing import Final, TypeIs
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from .errors import InvalidRequestError, UnknownVoiceError, UnsupportedByVoiceError
+from .errors import (
+    InvalidRequestError,
+    StyleRequiredError,
+    UnknownVoiceError,
+    UnsupportedByVoiceError,
+)
 from .models import Voice, VoiceSettings, same_language
 from .voices import VoiceCatalog
 
@@ -696,13 +701,13 @@ def validate_settings(settings: VoiceSettings, voice: Voice) -> VoiceSettings:
     )
     if role is not None and style is None:
         # Azure requires a style on mstts:express-as and ignores the element without one.
-        raise InvalidRequestError(
+        raise StyleRequiredError(
             "A role needs a style", field="role", value=settings.role or ""
         )
     style_degree = settings.style_degree
     if style_degree is not None:
         if style is None:
-            raise InvalidRequestError(
+            raise StyleRequiredError(
                 "A style degree needs a style",
                 field="style_degree",
                 value=str(style_degree),
