@@ -203,7 +203,9 @@ def translate_error(err: SpeechError, voice: Voice | None = None) -> Translation
                     "error": str(err),
                     "voice": voice.short_name if voice else err.value,
                     "style": err.value,
-                    "styles": ", ".join(voice.styles) if voice and voice.styles else "-",
+                    "styles": ", ".join(voice.styles)
+                    if voice and voice.styles
+                    else "-",
                     "role": err.value,
                     "roles": ", ".join(voice.roles) if voice and voice.roles else "-",
                     "language": err.value,
