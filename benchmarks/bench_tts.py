@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import io
 import logging
 import os
+from pathlib import Path
+import struct
 import time
 from typing import Any
 from unittest.mock import patch
@@ -21,12 +23,23 @@ import wave
 from homeassistant.components import tts
 from homeassistant.components.tts.entity import TTSAudioRequest
 from homeassistant.components.tts.helper import get_engine_instance
+import pytest
 from sentence_stream import SentenceBoundaryDetector
 
 from benchmarks import report
 from benchmarks.conftest import CORE_ENGINE, ENTITY_ID, Bench
 from custom_components.cloud_speech.speech.ssml import build_ssml
 from custom_components.cloud_speech.tts import AzureSpeechEntity
+from tests.e2e.harness import (
+    HASS_PYTHON_ENV,
+    HomeAssistantApi,
+    Stack,
+    ffmpeg_conversions,
+    free_port,
+    logging_ffmpeg,
+    request as http_request,
+    write_config,
+)
 from tests.emulator import TEST_KEY
 from tests.emulator.audio import mp3_frame_count
 
@@ -508,3 +521,90 @@ async def entity_check(bench: Bench, options: dict[str, Any]) -> dict[str, Any]:
         "azure_formats": formats,
         "native": native,
     }
+
+
+# --- 5b: ffmpeg conversions on the latest release, through a real hass --------
+
+
+def describe_audio(audio: bytes) -> str:
+    """What a served file holds, from its header."""
+    if audio[:4] == b"RIFF":
+        _, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", audio, 20)
+        return f"wav {rate} Hz, {channels} ch, {bits}-bit"
+    return f"mp3 ({'MP3 frames' if mp3_frame_count(audio) else 'no MP3 frames'})"
+
+
+def test_conversions_latest(tmp_path: Path, socket_enabled: None) -> None:
+    """The same requests through a real `hass` of the latest release.
+
+    That release cannot run in this process (its own venv, see
+    requirements_latest.txt), so the end-to-end harness starts it with the
+    emulator, adds Cloud Speech through the REST config flow, and counts the
+    calls of an ffmpeg wrapper first on hass's PATH. Only the media-source
+    path exists over HTTP (`tts_get_url`, then the URL fetched).
+    """
+    python = os.environ.get(HASS_PYTHON_ENV)
+    if not python:
+        pytest.skip(f"{HASS_PYTHON_ENV} is not set (scripts/bench sets it)")
+    config_dir = tmp_path / "config"
+    port = free_port()
+    write_config(config_dir, port=port)
+    log = tmp_path / "ffmpeg-calls.log"
+    stack = Stack(
+        config_dir,
+        port,
+        free_port(),
+        log_dir=tmp_path,
+        hass_env=logging_ffmpeg(tmp_path / "bin", log),
+    )
+    figures: dict[str, Any] = {}
+    with stack:
+        api = HomeAssistantApi(stack.url)
+        api.onboard(name="Bench", username="bench", password="bench-password")
+        api.wait_until_running()
+        version = api.call("GET", "/api/config")["version"]
+        flow = api.call(
+            "POST", "/api/config/config_entries/flow", {"handler": "cloud_speech"}
+        )
+        for step in (
+            {"next_step_id": "azure"},
+            {"cloud": "custom"},
+            {"endpoint": stack.emulator_url},
+            {"language": "en-US"},
+            {"voice": "en-US-JennyNeural"},
+        ):
+            flow = api.call(
+                "POST", f"/api/config/config_entries/flow/{flow['flow_id']}", step
+            )
+        assert flow["type"] == "create_entry", flow
+        [engine] = [
+            state["entity_id"]
+            for state in api.states()
+            if state["entity_id"].startswith("tts.")
+        ]
+        for index, (case, options) in enumerate(CONVERSION_CASES.items()):
+            before = len(ffmpeg_conversions(log))
+            kinds = set()
+            for run in range(CONVERSION_RUNS):
+                answer = api.call(
+                    "POST",
+                    "/api/tts_get_url",
+                    {
+                        "engine_id": engine,
+                        "message": f"Item {70_000 + 100 * index + run}.",
+                        "options": options,
+                    },
+                )
+                _, headers, audio = http_request("GET", answer["url"])
+                kinds.add(f"{headers.get('Content-Type')}: {describe_audio(audio)}")
+            figures[case] = {
+                "requests": CONVERSION_RUNS,
+                "conversions": len(ffmpeg_conversions(log)) - before,
+                "served": ", ".join(sorted(kinds)),
+            }
+    for case, figure in figures.items():
+        print(
+            f"{case} on {version} (real hass): conversions "
+            f"{figure['conversions']}/{figure['requests']}"
+        )
+    report.SECTIONS["conversions_latest"] = {"version": version, "cases": figures}

@@ -264,13 +264,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write benchmarks/RESULTS.md, but only from a complete run.
 
     A partial run (-k ...) prints its tables instead, so that RESULTS.md always
-    holds figures measured together.
+    holds figures measured together; except `-k conversions` (both versions),
+    which rewrites the conversion sections and their targets only.
     """
     if not report.SECTIONS:
         return
     if set(report.SECTIONS) == set(report.SECTION_NAMES):
         path = report.write_results(PROJECT_DIR / "benchmarks" / "RESULTS.md")
         print(f"\nResults written to {path.relative_to(PROJECT_DIR)}")
+    elif set(report.SECTIONS) == set(report.CONVERSION_SECTIONS):
+        # Conversion counts do not depend on load: both versions' figures,
+        # measured together, may replace their own part of the results.
+        path = report.write_conversions(PROJECT_DIR / "benchmarks" / "RESULTS.md")
+        print(f"\nConversion sections written to {path.relative_to(PROJECT_DIR)}")
     else:
         print("\n" + "\n".join(report.generated()))
         print("\nPartial run: benchmarks/RESULTS.md left as it was.")

@@ -13,6 +13,10 @@ TOOLCHAIN_FILE="$PROJECT_DIR/.toolchain"
 # delete through a bind mount, and so that checkouts on one machine share it.
 ROOTFS_DIR="${CLOUD_SPEECH_ROOTFS:-/var/cache/cloud-speech/rootfs}"
 ROOTFS_VENV=/opt/venv
+# The latest Home Assistant release (named in requirements_latest.txt) lives in
+# a venv of its own: its pins conflict with the test plugin's 2026.10 ones.
+ROOTFS_LATEST_VENV=/opt/venv-latest
+NATIVE_LATEST_VENV="$PROJECT_DIR/.venv/latest"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -37,6 +41,29 @@ toolchain_kind() {
     return 1
   }
   cat "$TOOLCHAIN_FILE"
+}
+
+# The latest release's venv as commands inside the toolchain see it.
+latest_venv() {
+  if [[ "$(toolchain_kind)" == native ]]; then
+    echo "$NATIVE_LATEST_VENV"
+  else
+    echo "$ROOTFS_LATEST_VENV"
+  fi
+}
+
+# The same venv as seen from this host (for stamps and files).
+latest_venv_on_host() {
+  if [[ "$(toolchain_kind)" == native ]]; then
+    echo "$NATIVE_LATEST_VENV"
+  else
+    echo "$ROOTFS_DIR$ROOTFS_LATEST_VENV"
+  fi
+}
+
+# The latest Home Assistant version, as requirements_latest.txt pins it.
+latest_ha_version() {
+  sed -n 's/^homeassistant==\([^ ]*\).*/\1/p' "$PROJECT_DIR/requirements_latest.txt"
 }
 
 # in_toolchain CMD...: run CMD with the project's venv first on PATH, from the

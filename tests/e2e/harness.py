@@ -7,19 +7,22 @@ source, and this project's `custom_components/cloud_speech` linked in), start
 onboard Home Assistant through its HTTP API.
 
 Nothing here imports Home Assistant: the test process only talks HTTP to the
-subprocesses on 127.0.0.1.
+subprocesses on 127.0.0.1. So the `hass` may come from another venv than the
+test process: CLOUD_SPEECH_HASS_PYTHON names its Python (scripts/test sets it
+to the latest release's venv for a second run of the end-to-end tests).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass, field
 from http import HTTPStatus
 import json
 import os
 from pathlib import Path
+import re
 import shutil
 import signal
 import socket
@@ -33,6 +36,13 @@ import urllib.request
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = PROJECT_DIR / "custom_components" / "cloud_speech"
+#: A streaming conversation agent of the tests' own (tests/e2e/streaming_agent),
+#: linked into the configuration only by the tests that run an Assist pipeline.
+STREAMING_AGENT_DIR = Path(__file__).resolve().parent / "streaming_agent"
+
+#: The Python whose Home Assistant the tests start, e.g. the latest release's
+#: venv (scripts/test sets it); unset, the test process's own (2026.10).
+HASS_PYTHON_ENV = "CLOUD_SPEECH_HASS_PYTHON"
 
 #: The media player `tts.speak` targets: a demo player that accepts any media.
 MEDIA_PLAYER = "media_player.living_room"
@@ -80,6 +90,16 @@ logger:
 SUBPROCESS_ENV_DROPPED = ("COV_CORE_", "COVERAGE_", "PYTEST_", "PIP_")
 
 
+def hass_python() -> str:
+    """The Python interpreter that runs `hass` (see HASS_PYTHON_ENV)."""
+    return os.environ.get(HASS_PYTHON_ENV) or sys.executable
+
+
+def configured_domains() -> set[str]:
+    """The integrations configuration.yaml names (its top-level keys)."""
+    return set(re.findall(r"(?m)^([a-z_]+):", CONFIGURATION))
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -94,6 +114,35 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+FFMPEG_WRAPPER = """\
+#!/bin/sh
+# Written by tests/e2e/harness.py: log the call, then run the real ffmpeg.
+printf '%s\\n' "$*" >> {log}
+exec {real} "$@"
+"""
+
+
+def logging_ffmpeg(directory: Path, log: Path) -> dict[str, str]:
+    """An `ffmpeg` in `directory` that logs its calls to `log`.
+
+    Returns the environment for hass (Stack.hass_env) that puts it first on
+    PATH, where Home Assistant's ffmpeg integration looks for `ffmpeg`.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    wrapper = directory / "ffmpeg"
+    real = shutil.which("ffmpeg") or "false"
+    wrapper.write_text(FFMPEG_WRAPPER.format(log=log, real=real))
+    wrapper.chmod(0o755)
+    return {"PATH": f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def ffmpeg_conversions(log: Path) -> list[str]:
+    """The logged ffmpeg calls that convert audio (not the `-version` probe)."""
+    if not log.exists():
+        return []
+    return [line for line in log.read_text().splitlines() if " -i " in f" {line} "]
+
+
 def write_config(
     config_dir: Path,
     *,
@@ -101,13 +150,15 @@ def write_config(
     host: str = "127.0.0.1",
     writer: str = "tests/e2e/harness.py",
     relative_link: bool = False,
+    extra_integrations: Sequence[Path] = (),
 ) -> None:
     """Create a configuration directory for Home Assistant.
 
     configuration.yaml and the onboarding state are written only when missing
     (a developer may edit them); the HTTP server's host and port always.
-    The integration is linked, not copied, so edits to the project show after
-    a restart of Home Assistant.
+    The integration (and any of extra_integrations, custom integrations of the
+    tests) is linked, not copied, so edits to the project show after a restart
+    of Home Assistant.
     """
     config_dir.mkdir(parents=True, exist_ok=True)
     configuration = config_dir / "configuration.yaml"
@@ -145,13 +196,16 @@ def write_config(
             (4, 1),
             {"done": list(PRESET_ONBOARDING_STEPS)},
         )
-    link = config_dir / "custom_components" / "cloud_speech"
+    for integration in (INTEGRATION_DIR, *extra_integrations):
+        _link_integration(config_dir, integration, relative=relative_link)
+
+
+def _link_integration(config_dir: Path, source: Path, *, relative: bool) -> None:
+    """Link a custom integration's folder into config_dir/custom_components."""
+    domain = json.loads((source / "manifest.json").read_text())["domain"]
+    link = config_dir / "custom_components" / domain
     link.parent.mkdir(exist_ok=True)
-    target = (
-        Path(os.path.relpath(INTEGRATION_DIR, link.parent))
-        if relative_link
-        else INTEGRATION_DIR
-    )
+    target = Path(os.path.relpath(source, link.parent)) if relative else source
     if not (link.is_symlink() and link.readlink() == target):
         if link.is_symlink():
             link.unlink()
@@ -169,13 +223,17 @@ def _write_store(path: Path, key: str, version: tuple[int, int], data: Any) -> N
     )
 
 
-def _subprocess_env() -> dict[str, str]:
+def _subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment without coverage and pytest hooks (they slow hass down)."""
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(SUBPROCESS_ENV_DROPPED)
-    } | {"PYTHONUNBUFFERED": "1"}
+    return (
+        {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(SUBPROCESS_ENV_DROPPED)
+        }
+        | {"PYTHONUNBUFFERED": "1"}
+        | dict(extra or {})
+    )
 
 
 def _die_with_parent() -> list[str]:
@@ -193,6 +251,8 @@ class Service:
     command: list[str]
     log_path: Path | None = None  # None: output goes to this terminal
     stop_timeout: float = 30.0
+    env: Mapping[str, str] = field(default_factory=dict)  # on top of ours
+    cwd: Path = PROJECT_DIR
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -203,8 +263,8 @@ class Service:
             self._log = output = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603  # our own fixed commands
             [*_die_with_parent(), *self.command],
-            cwd=PROJECT_DIR,
-            env=_subprocess_env(),
+            cwd=self.cwd,
+            env=_subprocess_env(self.env),
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT if output is not None else None,
@@ -253,6 +313,8 @@ class Stack:
     log_dir: Path | None = None  # None: both write to this terminal
     host: str = "127.0.0.1"
     speak: bool = True
+    #: Extra environment for hass only (e.g. a PATH with an ffmpeg that logs).
+    hass_env: Mapping[str, str] = field(default_factory=dict)
     emulator: Service = field(init=False)
     hass: Service = field(init=False)
 
@@ -275,12 +337,14 @@ class Stack:
             None if self.log_dir is None else self.log_dir / "emulator.log",
             stop_timeout=5,
         )
-        # --skip-pip: every requirement comes preinstalled (requirements_test.txt);
-        # a missing one fails loudly instead of reaching for the network.
+        # --skip-pip: every requirement comes preinstalled (requirements_test.txt,
+        # or for the latest release what scripts/setup computed with
+        # tests/e2e/ha_requirements.py); a missing one fails loudly instead of
+        # reaching for the network.
         self.hass = Service(
             "hass",
             [
-                sys.executable,
+                hass_python(),
                 "-m",
                 "homeassistant",
                 "--config",
@@ -288,6 +352,11 @@ class Stack:
                 "--skip-pip",
             ],
             None if self.log_dir is None else self.log_dir / "hass.out",
+            env=self.hass_env,
+            # Not the project: `python -m` puts the working directory first on
+            # sys.path, and the project's own custom_components/ would hide the
+            # configuration's (where the tests link their own integrations).
+            cwd=self.config_dir,
         )
 
     @property

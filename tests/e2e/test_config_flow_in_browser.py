@@ -20,19 +20,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 from dataclasses import dataclass, field
-import math
 from pathlib import Path
 import re
-import shutil
-import subprocess
 import time
 from typing import TYPE_CHECKING
 import urllib.parse
 
 import pytest
 
-from tests.emulator.audio import mp3_frames
-
+from .audio_checks import check_mp3
 from .harness import MEDIA_PLAYER, HomeAssistantApi, Stack, request
 
 if TYPE_CHECKING:
@@ -202,7 +198,7 @@ def test_add_cloud_speech_in_the_browser_and_speak(
         status, headers, audio = request("GET", answer["url"])
         assert status == 200
         assert headers.get("Content-Type") == "audio/mpeg", headers
-        duration = _check_mp3(audio)
+        duration = check_mp3(audio)
         synthesis = _synthesis_log_lines(stack)
         assert synthesis, "the emulator received no synthesis request"
         assert f"voice={VOICE_SHORT_NAME}" in synthesis[-1], synthesis
@@ -262,39 +258,6 @@ def _tts_entity(api: HomeAssistantApi, title: str) -> tuple[str, str]:
     ]
     assert len(entities) == 1, entities
     return entities[0]
-
-
-def _check_mp3(audio: bytes) -> float:
-    """Assert `audio` is an MP3 of plausible length (and audible); return seconds."""
-    frames = mp3_frames(audio)
-    assert frames, f"not MP3: {audio[:32]!r}"
-    duration = sum(frame.samples for frame in frames) / frames[0].sample_rate
-    # espeak-ng says the message in about 3.5 s; the emulator's tone lasts
-    # 60 ms per character (3.5 s). Either way neither a blip nor minutes.
-    assert 1.0 < duration < 15.0, f"{duration:.2f} s of audio"
-    if shutil.which("espeak-ng") and (ffmpeg := shutil.which("ffmpeg")):
-        # Real speech, not the silent frames of the fallback.
-        level = _rms_dbfs(audio, ffmpeg)
-        assert level > -40.0, f"the audio is silent ({level:.1f} dBFS)"
-    return duration
-
-
-def _rms_dbfs(audio: bytes, ffmpeg: str) -> float:
-    """Loudness of MP3 audio, decoded by ffmpeg, in dB relative to full scale."""
-    pcm = subprocess.run(  # noqa: S603  # fixed program and arguments
-        [
-            *(ffmpeg, "-hide_banner", "-loglevel", "error", "-i", "pipe:0"),
-            *("-f", "s16le", "-ac", "1", "pipe:1"),
-        ],
-        input=audio,
-        capture_output=True,
-        check=True,
-    ).stdout
-    samples = memoryview(pcm).cast("h")
-    if not len(samples):
-        return -math.inf
-    mean_square = sum(sample * sample for sample in samples) / len(samples)
-    return 10 * math.log10(mean_square / 32768**2) if mean_square else -math.inf
 
 
 def _synthesis_log_lines(stack: Stack) -> list[str]:
