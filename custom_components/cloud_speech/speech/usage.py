@@ -1,0 +1,225 @@
+"""Count billable characters the way the services bill them, month by month.
+
+Azure bills text to speech per character, and the free tier (F0) includes a
+monthly allowance. The rules are those of the "Billable characters" section of
+Azure's "Text to speech overview" page
+(https://learn.microsoft.com/azure/ai-services/speech-service/text-to-speech#billable-characters):
+
+- "billing is based on the total number of characters in each successfully
+  processed request": only requests the service accepted are recorded, and
+  accepted requests count even when no audio came back (the page: "regardless
+  of whether audio output is produced").
+- "All markup within the text field of the request body in the SSML format,
+  except for `<speak>` and `<voice>` tags": every character of the SSML as
+  sent counts, markup included, except the start and end tags of ``speak``
+  and ``voice`` (with all their attributes).
+- "Letters, punctuation, spaces, tabs, markup, and all white-space
+  characters" and "Every code point defined in Unicode": whitespace and line
+  breaks count, and characters are code points (Python's ``len``), not UTF-16
+  units or bytes.
+- "Each Chinese character is counted as two characters for billing, including
+  kanji used in Japanese, hanja used in Korean, or hanzi used in other
+  languages": Chinese characters (`CHINESE_CHARACTERS`) count twice; kana and
+  hangul are not Chinese characters and count once. (Older versions of the
+  page said "Each Chinese, Japanese, and Korean language character"; the
+  current wording names only Chinese characters.)
+
+Convai documents no per-character billing (its plans count interactions), so
+`convai_billable_characters` is this integration's own measure: the
+characters of each transcript sent.
+
+Assumptions, labelled as such: entity and character references (``&amp;``,
+``&#13;``) count as written, since XML 1.0 (section 2.4) calls them markup and
+Azure counts markup; an XML declaration, comments and the whitespace between
+tags count too. Only unprefixed ``speak`` and ``voice`` tags are recognised:
+Azure's pages write SSML with SSML as the default namespace, as every
+document this integration sends does.
+
+Everything here is pure: the callers decide what was accepted and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+import re
+from typing import Final, Self
+
+# Azure's pricing page: "Neural: 0.5 million characters free per month" on
+# the Free (F0) tier (https://azure.microsoft.com/pricing/details/speech/).
+F0_NEURAL_CHARACTERS_PER_MONTH: Final = 500_000
+
+# What Azure's "Each Chinese character is counted as two characters" covers:
+# the code points that are both Ideographic and of the Han script in Unicode.
+# Those are the CJK Unified Ideographs with all their extensions (the whole
+# Supplementary and Tertiary Ideographic Planes, U+20000 to U+3FFFF, hold
+# nothing else), the CJK Compatibility Ideographs (and their supplement, also
+# in plane 2), and U+3006, U+3007 (the zero of 二〇二六) and the Hangzhou
+# (Suzhou) numerals U+3021 to U+3029 and U+3038 to U+303A. Radicals, the
+# iteration mark 々, CJK punctuation such as 、 and 。, kana, hangul and
+# fullwidth Latin are not Chinese characters and count once.
+CHINESE_CHARACTERS: Final = re.compile(
+    "["
+    "\u3006\u3007"  # IDEOGRAPHIC CLOSING MARK, IDEOGRAPHIC NUMBER ZERO
+    "\u3021-\u3029"  # HANGZHOU NUMERAL ONE to NINE
+    "\u3038-\u303a"  # HANGZHOU NUMERAL TEN to THIRTY
+    "\u3400-\u4dbf"  # CJK Unified Ideographs Extension A
+    "\u4e00-\u9fff"  # CJK Unified Ideographs
+    "\uf900-\ufaff"  # CJK Compatibility Ideographs
+    "\U00020000-\U0003ffff"  # Extensions B to J, Compatibility Supplement
+    "]"
+)
+
+# Markup whose content is not a tag, even when it looks like one: a comment
+# or CDATA section holding "<voice>" is billed as the text it is.
+_NOT_A_TAG: Final = r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
+# A start, end or empty-element tag. Attribute values may contain ">".
+_TAG: Final = (
+    r"</?(?P<name>[^\s/>!?]++)"
+    r"(?:\s++[^\s=/>]++\s*+=\s*+(?:\"[^\"]*+\"|'[^']*+'))*+\s*+/?>"
+)
+_MARKUP: Final = re.compile(f"{_NOT_A_TAG}|{_TAG}", re.DOTALL)
+# The elements whose tags Azure does not bill.
+_UNBILLED_ELEMENTS: Final = frozenset({"speak", "voice"})
+
+_MONTH_KEY: Final = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
+
+
+def billable_characters(ssml: str) -> int:
+    """The characters Azure bills for synthesizing `ssml`, exactly as sent.
+
+    Every code point counts, markup and whitespace included, except those of
+    the ``speak`` and ``voice`` start and end tags; each Chinese character
+    counts twice (see the module's docstring for the sources).
+    """
+    unbilled = sum(
+        match.end() - match.start()
+        for match in _MARKUP.finditer(ssml)
+        if match.group("name") in _UNBILLED_ELEMENTS
+    )
+    return _characters(ssml) - unbilled
+
+
+def convai_billable_characters(transcript: str) -> int:
+    """The characters of a transcript sent to Convai, each code point once.
+
+    Convai documents no character billing; this is the integration's measure
+    of use, so a Chinese character counts once here.
+    """
+    return len(transcript)
+
+
+def _characters(text: str) -> int:
+    """Code points, a Chinese character counting twice."""
+    return len(text) + len(CHINESE_CHARACTERS.findall(text))
+
+
+def month_key(now: datetime) -> str:
+    """The calendar month of `now` in UTC, such as ``"2026-11"``.
+
+    Assumption: Azure's billing month is the UTC calendar month; its pages
+    state billing times in UTC (custom voice hosting is "calculated at 00:00
+    UTC every day"), and issue #13 asks for UTC months.
+
+    Raises:
+        ValueError: `now` is naive, so its instant is unknown.
+
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"{now!r} has no time zone")
+    return now.astimezone(UTC).strftime("%Y-%m")
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyUsage:
+    """The characters and requests recorded in one calendar month (UTC)."""
+
+    month: str
+    characters: int = 0
+    requests: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse a month that is not ``YYYY-MM`` and negative counts."""
+        if not isinstance(self.month, str) or not _MONTH_KEY.fullmatch(self.month):
+            raise ValueError(f"Not a month such as 2026-11: {self.month!r}")
+        for name in ("characters", "requests"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+
+    @classmethod
+    def starting(cls, now: datetime) -> Self:
+        """Nothing recorded yet, in the month of `now`."""
+        return cls(month=month_key(now))
+
+    def reset_if_new_month(self, now: datetime) -> Self:
+        """These counts, or empty ones when `now` is in a later month.
+
+        A `now` in an earlier month (a clock set back) keeps the counts:
+        forgetting a month's use would understate it.
+        """
+        current = month_key(now)
+        # "YYYY-MM" keys sort as the months do.
+        if current > self.month:
+            return type(self)(month=current)
+        return self
+
+    def add(self, characters: int, now: datetime) -> Self:
+        """Record one accepted request of `characters` billable characters.
+
+        Counts start again first when `now` is in a later month.
+
+        Raises:
+            ValueError: `characters` is negative, or `now` is naive.
+
+        """
+        if isinstance(characters, bool) or characters < 0:
+            raise ValueError(f"characters must be >= 0, not {characters!r}")
+        usage = self.reset_if_new_month(now)
+        return replace(
+            usage,
+            characters=usage.characters + characters,
+            requests=usage.requests + 1,
+        )
+
+    def percent_of(self, allowance: int) -> float:
+        """The characters as a percentage of a monthly `allowance`.
+
+        Raises:
+            ValueError: `allowance` is not positive.
+
+        """
+        if allowance <= 0:
+            raise ValueError(f"allowance must be > 0, not {allowance!r}")
+        return 100 * self.characters / allowance
+
+    def as_dict(self) -> dict[str, str | int]:
+        """The counts as JSON-ready data, for storage and diagnostics."""
+        return {
+            "month": self.month,
+            "characters": self.characters,
+            "requests": self.requests,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Self:
+        """Counts written by `as_dict`.
+
+        Raises:
+            ValueError: `data` is not what `as_dict` writes.
+
+        """
+        month, characters, requests = (
+            data.get("month"),
+            data.get("characters", 0),
+            data.get("requests", 0),
+        )
+        if not (
+            isinstance(month, str)
+            and isinstance(characters, int)
+            and isinstance(requests, int)
+        ):
+            # ValueError, as for a malformed month: one error for unreadable data.
+            raise ValueError(f"Not stored usage: {dict(data)!r}")  # noqa: TRY004
+        return cls(month=month, characters=characters, requests=requests)
