@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Final
+
+from .speech.azure import AzureCloud
+from .speech.convai import ConvaiEncoding
 
 DOMAIN: Final = "cloud_speech"
 
@@ -39,7 +43,10 @@ VOICE_SETTINGS: Final = (
     CONF_VOLUME,
 )
 
-# The output formats offered in the options flow; any catalog format works per call.
+# The entity's default formats, offered in the options flow. A call cannot
+# name a catalog format: it may prefer an extension and a sample rate (Home
+# Assistant's preferred_format options), which speech/formats.py maps to a
+# native format when the service has one.
 OUTPUT_FORMATS: Final = (
     "audio-24khz-96kbitrate-mono-mp3",
     "audio-48khz-192kbitrate-mono-mp3",
@@ -48,8 +55,25 @@ OUTPUT_FORMATS: Final = (
 )
 DEFAULT_OUTPUT_FORMAT: Final = OUTPUT_FORMATS[0]
 
-CONVAI_ENCODINGS: Final = ("wav", "mp3")
-DEFAULT_CONVAI_ENCODING: Final = "wav"
+DEFAULT_CONVAI_ENCODING: Final = ConvaiEncoding.WAV.value
+
+# The language offered first when Home Assistant's is not spoken.
+FALLBACK_LANGUAGE: Final = "en-US"
+
+# Where each regional cloud's users find their key and region (Azure portal →
+# Speech resource → Keys and Endpoint). URLs are placeholders of the strings:
+# translations must not contain them.
+PORTAL_URLS: Final[Mapping[AzureCloud, str]] = {
+    AzureCloud.GLOBAL: "https://portal.azure.com",
+    AzureCloud.CHINA: "https://portal.azure.cn",
+    AzureCloud.US_GOVERNMENT: "https://portal.azure.us",
+}
+CUSTOM_ENDPOINT_EXAMPLES: Final[Mapping[str, str]] = {
+    "resource_example": "https://NAME.cognitiveservices.azure.com",
+    "container_example": "http://HOST:5000",
+}
+# Where Convai users sign in to copy their API key.
+CONVAI_URL: Final = "https://convai.com"
 
 # The voice list changes rarely; refetching it on every start would make setup
 # depend on the service being up.
