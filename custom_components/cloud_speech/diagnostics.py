@@ -7,7 +7,6 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
 
 from . import CloudSpeechConfigEntry
 from .helpers import client_host
@@ -20,7 +19,9 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return diagnostics for an entry."""
     data = entry.runtime_data
-    fetched_at = data.voices_fetched_at
+    coordinator = data.coordinator
+    voice_list = coordinator.data
+    last_exception = coordinator.last_exception
     return {
         "entry": {
             "title": entry.title,
@@ -29,12 +30,17 @@ async def async_get_config_entry_diagnostics(
         },
         "service": {
             "host": client_host(data.client),
-            "voice_count": len(data.voices),
-            "language_count": len(data.voices.languages),
-            "voices_fetched_at": fetched_at.isoformat() if fetched_at else None,
-            "voice_cache_age_seconds": (
-                round((dt_util.utcnow() - fetched_at).total_seconds())
-                if fetched_at
+            "voice_count": len(voice_list.catalog),
+            "language_count": len(voice_list.catalog.languages),
+            "voices_fetched_at": voice_list.fetched_at.isoformat(),
+            "voice_cache_age_seconds": round(voice_list.age.total_seconds()),
+        },
+        "voice_list_refresh": {
+            "last_update_success": coordinator.last_update_success,
+            # Messages of the speech package never hold the key.
+            "last_exception": (
+                f"{type(last_exception).__name__}: {last_exception}"
+                if last_exception
                 else None
             ),
         },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
 from typing import Any, TypedDict
 
@@ -14,7 +14,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, VOICE_CACHE_MAX_AGE
 from .speech.models import Voice
-from .speech.voices import voice_from_dict, voice_to_dict
+from .speech.voices import VoiceCatalog, voice_from_dict, voice_to_dict
 
 _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION = 1
@@ -26,16 +26,21 @@ class _StoredVoices(TypedDict):
 
 
 @dataclass(frozen=True, slots=True)
-class CachedVoices:
-    """Voices read from the cache, and when the service sent them."""
+class VoiceList:
+    """The voices the service sent, and when it sent them."""
 
-    voices: tuple[Voice, ...]
+    catalog: VoiceCatalog
     fetched_at: datetime
+
+    @property
+    def age(self) -> timedelta:
+        """How long ago the service sent the list."""
+        return dt_util.utcnow() - self.fetched_at
 
     @property
     def is_stale(self) -> bool:
         """Whether the list is old enough to ask the service again."""
-        return dt_util.utcnow() - self.fetched_at >= VOICE_CACHE_MAX_AGE
+        return self.age >= VOICE_CACHE_MAX_AGE
 
 
 class VoiceCache:
@@ -47,7 +52,7 @@ class VoiceCache:
             hass, STORAGE_VERSION, f"{DOMAIN}.voices.{entry_id}"
         )
 
-    async def async_load(self) -> CachedVoices | None:
+    async def async_load(self) -> VoiceList | None:
         """Return the cached voices, or None when there is no usable cache."""
         stored = await self._store.async_load()
         if not stored:
@@ -60,10 +65,10 @@ class VoiceCache:
             return None
         if not voices:
             return None
-        return CachedVoices(voices, fetched_at)
+        return VoiceList(VoiceCatalog(voices), fetched_at)
 
-    async def async_save(self, voices: Sequence[Voice]) -> datetime:
-        """Cache `voices` as fetched now; return that time."""
+    async def async_save(self, voices: Sequence[Voice]) -> VoiceList:
+        """Cache `voices` as fetched now; return them as the list now cached."""
         fetched_at = dt_util.utcnow()
         await self._store.async_save(
             {
@@ -71,7 +76,7 @@ class VoiceCache:
                 "voices": [voice_to_dict(voice) for voice in voices],
             }
         )
-        return fetched_at
+        return VoiceList(VoiceCatalog(voices), fetched_at)
 
     async def async_remove(self) -> None:
         """Delete the cache."""

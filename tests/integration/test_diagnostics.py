@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -11,7 +13,10 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from tests.emulator import TEST_KEY
+from custom_components.cloud_speech.const import DOMAIN
+from custom_components.cloud_speech.speech.azure import parse_voice_list
+from custom_components.cloud_speech.speech.voices import voice_to_dict
+from tests.emulator import TEST_KEY, Emulator, Fault
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -27,4 +32,42 @@ async def test_diagnostics_show_the_service_without_the_key(
     )
 
     assert diagnostics == snapshot
+    assert TEST_KEY not in str(diagnostics)
+
+
+@pytest.mark.freeze_time("2026-11-22 12:00:00+00:00")
+async def test_diagnostics_show_a_failed_voice_list_refresh(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+) -> None:
+    key = f"{DOMAIN}.voices.{mock_config_entry.entry_id}"
+    hass_storage[key] = {
+        "version": 1,
+        "key": key,
+        "data": {
+            "fetched_at": "2026-11-20T12:00:00+00:00",
+            "voices": [voice_to_dict(v) for v in parse_voice_list(emulator.voices)],
+        },
+    }
+    emulator.inject(Fault(target="voices", status=200, body="<html>maintenance</html>"))
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, mock_config_entry
+    )
+
+    assert diagnostics["service"]["voice_count"] == len(emulator.voices)
+    assert diagnostics["service"]["voices_fetched_at"] == "2026-11-20T12:00:00+00:00"
+    assert diagnostics["service"]["voice_cache_age_seconds"] == 2 * 24 * 3600
+    refresh = diagnostics["voice_list_refresh"]
+    assert refresh["last_update_success"] is False
+    assert refresh["last_exception"].startswith(
+        "UpdateFailed: The speech service answered with something it does not document"
+    )
+    assert diagnostics["last_error"]
     assert TEST_KEY not in str(diagnostics)

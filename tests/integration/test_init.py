@@ -1,9 +1,12 @@
-"""Setting up, caching voices, unloading and removing entries."""
+"""Setting up, keeping the voice list (cache and daily refresh), unloading, removing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+import logging
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -15,11 +18,38 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.cloud_speech import helpers
 from custom_components.cloud_speech.const import CONF_REGION, DOMAIN
+from custom_components.cloud_speech.speech.azure import parse_voice_list
+from custom_components.cloud_speech.speech.http import Timeouts
+from custom_components.cloud_speech.speech.voices import voice_to_dict
 from tests.emulator import Emulator, Fault
 
 from .conftest import AZURE_CHINA_DATA, DEFAULT_OPTIONS
 from .tts_calls import eventually
+
+NEW_VOICE = "zh-CN-BrandNewNeural"
+# A silent service is given up on in a fraction of a second.
+SHORT_TIMEOUTS = Timeouts(connect=0.3, first_byte=0.3, idle=0.3, total=1.0)
+# A body the service never sends: not retried by the client, so no back-off
+# sleep has to pass on a frozen clock.
+MAINTENANCE_PAGE = Fault(target="voices", status=200, body="<html>maintenance</html>")
+
+
+async def no_wait(_seconds: float) -> None:
+    """Retry at once: the client's back-off is not what these tests are about."""
+
+
+@pytest.fixture
+def short_timeouts() -> Iterator[None]:
+    """Build the entries' Azure clients with `SHORT_TIMEOUTS` and no back-off."""
+    build = helpers.AzureSpeechClient
+
+    def quick(*args: Any, **kwargs: Any) -> helpers.AzureSpeechClient:
+        return build(*args, **{**kwargs, "timeouts": SHORT_TIMEOUTS, "sleep": no_wait})
+
+    with patch.object(helpers, "AzureSpeechClient", quick):
+        yield
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -33,8 +63,67 @@ async def reload_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-async def test_setup_fetches_voices_and_unload_cleans_up(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: Emulator
+async def next_day(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    freezer.tick(timedelta(days=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def cache_key(entry: MockConfigEntry) -> str:
+    return f"{DOMAIN}.voices.{entry.entry_id}"
+
+
+def cache_voices(
+    hass_storage: dict[str, Any],
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    *,
+    age: timedelta = timedelta(0),
+) -> None:
+    """Give `entry` a cache of the emulator's voices, written `age` ago."""
+    hass_storage[cache_key(entry)] = {
+        "version": 1,
+        "key": cache_key(entry),
+        "data": {
+            "fetched_at": (dt_util.utcnow() - age).isoformat(),
+            "voices": [voice_to_dict(v) for v in parse_voice_list(emulator.voices)],
+        },
+    }
+
+
+def cached_at(hass_storage: dict[str, Any], entry: MockConfigEntry) -> datetime:
+    return datetime.fromisoformat(hass_storage[cache_key(entry)]["data"]["fetched_at"])
+
+
+def add_voice(emulator: Emulator) -> None:
+    emulator.voices.append(
+        {**emulator.voices[0], "ShortName": NEW_VOICE, "Locale": "zh-CN"}
+    )
+
+
+def refresh_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "custom_components.cloud_speech.coordinator"
+        and record.levelno >= logging.WARNING
+    ]
+
+
+def reauth_sources(hass: HomeAssistant) -> list[str]:
+    return [
+        flow["context"]["source"] for flow in hass.config_entries.flow.async_progress()
+    ]
+
+
+# --- setup --------------------------------------------------------------------------
+
+
+async def test_setup_fetches_and_caches_the_voices_and_unload_cleans_up(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
 ) -> None:
     await setup_entry(hass, mock_config_entry)
 
@@ -42,11 +131,14 @@ async def test_setup_fetches_voices_and_unload_cleans_up(
     assert len(mock_config_entry.runtime_data.voices) == len(emulator.voices)
     [request] = emulator.requests_for("voices")
     assert request.host == "chinaeast2.tts.speech.azure.cn"
+    cached = hass_storage[cache_key(mock_config_entry)]["data"]["voices"]
+    assert len(cached) == len(emulator.voices)
 
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.NOT_LOADED
 
 
+@pytest.mark.usefixtures("short_timeouts")
 @pytest.mark.parametrize(
     ("fault", "reason"),
     [
@@ -56,13 +148,16 @@ async def test_setup_fetches_voices_and_unload_cleans_up(
             "unexpected_response",
         ),
         (Fault(target="voices", status=200, body="[]"), "unexpected_response"),
+        (Fault(target="voices", hang=True, times=10), "cannot_connect"),
     ],
-    ids=["service_unavailable", "garbage", "empty_list"],
+    ids=["service_unavailable", "garbage", "empty_list", "timeout"],
 )
-async def test_setup_without_cache_and_service_is_retried_later(
+async def test_setup_without_cache_is_retried_when_the_service_fails(
     hass: HomeAssistant,
+    hass_storage: dict[str, Any],
     mock_config_entry: MockConfigEntry,
     emulator: Emulator,
+    *,
     fault: Fault,
     reason: str,
 ) -> None:
@@ -72,6 +167,7 @@ async def test_setup_without_cache_and_service_is_retried_later(
 
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert mock_config_entry.error_reason_translation_key == reason
+    assert cache_key(mock_config_entry) not in hass_storage
 
 
 async def test_rejected_key_at_setup_starts_reauth(
@@ -82,8 +178,8 @@ async def test_rejected_key_at_setup_starts_reauth(
     await setup_entry(hass, mock_config_entry)
 
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
-    flows = hass.config_entries.flow.async_progress()
-    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert mock_config_entry.error_reason_translation_key == "invalid_auth"
+    assert reauth_sources(hass) == [SOURCE_REAUTH]
 
 
 async def test_stored_region_that_no_longer_exists_is_a_setup_error(
@@ -100,7 +196,24 @@ async def test_stored_region_that_no_longer_exists_is_a_setup_error(
     assert entry.state is ConfigEntryState.SETUP_ERROR
 
 
-async def test_setup_uses_the_cache_when_the_service_is_down(
+async def test_setup_with_a_cache_does_not_need_the_service(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+) -> None:
+    cache_voices(hass_storage, mock_config_entry, emulator, age=timedelta(hours=23))
+    emulator.inject(Fault(target="any", status=503, times=100))
+
+    await setup_entry(hass, mock_config_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert len(mock_config_entry.runtime_data.voices) == len(emulator.voices)
+    assert emulator.requests_for("voices") == []
+
+
+async def test_reload_uses_the_cache_when_the_service_is_down(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, emulator: Emulator
 ) -> None:
     await setup_entry(hass, mock_config_entry)
@@ -116,70 +229,68 @@ async def test_setup_uses_the_cache_when_the_service_is_down(
 
 async def test_stale_cache_is_refreshed_in_the_background(
     hass: HomeAssistant,
+    hass_storage: dict[str, Any],
     mock_config_entry: MockConfigEntry,
     emulator: Emulator,
-    freezer: FrozenDateTimeFactory,
 ) -> None:
-    await setup_entry(hass, mock_config_entry)
-    emulator.voices.append(
-        {**emulator.voices[0], "ShortName": "zh-CN-BrandNewNeural", "Locale": "zh-CN"}
-    )
-    freezer.tick(timedelta(days=2))
+    cache_voices(hass_storage, mock_config_entry, emulator, age=timedelta(days=2))
+    add_voice(emulator)
 
-    await reload_entry(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert mock_config_entry.runtime_data.voices.get("zh-CN-BrandNewNeural")
+    assert mock_config_entry.runtime_data.voices.get(NEW_VOICE)
+    assert dt_util.utcnow() - cached_at(hass_storage, mock_config_entry) < timedelta(
+        minutes=1
+    )
+    assert len(hass_storage[cache_key(mock_config_entry)]["data"]["voices"]) == len(
+        emulator.voices
+    )
+
+
+async def test_setup_with_a_stale_cache_does_not_wait_for_the_service(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+) -> None:
+    cache_voices(hass_storage, mock_config_entry, emulator, age=timedelta(days=2))
+    emulator.inject(Fault(target="voices", hang=True))
+
+    await setup_entry(hass, mock_config_entry)
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    await emulator.wait_for_requests("voices")
+    assert emulator.open_requests == 1
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await eventually(lambda: emulator.open_requests == 0)
 
 
 async def test_stale_cache_and_service_down_keeps_the_cached_voices(
     hass: HomeAssistant,
+    hass_storage: dict[str, Any],
     mock_config_entry: MockConfigEntry,
     emulator: Emulator,
-    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await setup_entry(hass, mock_config_entry)
-    # Not a retried status: retry back-off sleeps would wait on the frozen clock.
-    emulator.inject(Fault(target="voices", status=200, body="<html>maintenance</html>"))
-    freezer.tick(timedelta(days=2))
+    cache_voices(hass_storage, mock_config_entry, emulator, age=timedelta(days=2))
+    written = cached_at(hass_storage, mock_config_entry)
+    emulator.inject(MAINTENANCE_PAGE)
 
-    await reload_entry(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert len(mock_config_entry.runtime_data.voices) == len(emulator.voices)
-    assert mock_config_entry.runtime_data.last_error
-
-
-async def test_voice_list_is_refreshed_daily(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    emulator: Emulator,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    await setup_entry(hass, mock_config_entry)
-
-    freezer.tick(timedelta(days=1, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-    assert len(emulator.requests_for("voices")) == 2
-
-
-async def test_key_revoked_during_daily_refresh_starts_reauth(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    emulator: Emulator,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    await setup_entry(hass, mock_config_entry)
-    emulator.keys.clear()
-
-    freezer.tick(timedelta(days=1, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-    flows = hass.config_entries.flow.async_progress()
-    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert len(emulator.requests_for("voices")) == 1
+    data = mock_config_entry.runtime_data
+    assert len(data.voices) == len(emulator.voices)
+    assert data.last_error
+    assert not data.coordinator.last_update_success
+    assert cached_at(hass_storage, mock_config_entry) == written
+    [message] = refresh_errors(caplog)
+    assert "voice list" in message
+    assert "answered with something it does not document" in message
 
 
 @pytest.mark.parametrize(
@@ -197,9 +308,9 @@ async def test_unreadable_cache_is_ignored(
     emulator: Emulator,
     stored: dict[str, Any],
 ) -> None:
-    hass_storage[f"{DOMAIN}.voices.{mock_config_entry.entry_id}"] = {
+    hass_storage[cache_key(mock_config_entry)] = {
         "version": 1,
-        "key": f"{DOMAIN}.voices.{mock_config_entry.entry_id}",
+        "key": cache_key(mock_config_entry),
         "data": stored,
     }
 
@@ -209,20 +320,149 @@ async def test_unreadable_cache_is_ignored(
     assert len(emulator.requests_for("voices")) == 1
 
 
-async def test_removing_the_entry_forgets_its_cached_voices(
+# --- the daily refresh --------------------------------------------------------------
+
+
+async def test_voice_list_is_refreshed_daily_and_cached(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, mock_config_entry)
-    key = f"{DOMAIN}.voices.{mock_config_entry.entry_id}"
-    await hass.async_block_till_done()
-    assert key in hass_storage
+    add_voice(emulator)
 
-    await hass.config_entries.async_remove(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await next_day(hass, freezer)
 
-    assert key not in hass_storage
+    assert len(emulator.requests_for("voices")) == 2
+    assert mock_config_entry.runtime_data.voices.get(NEW_VOICE)
+    assert cached_at(hass_storage, mock_config_entry) == dt_util.utcnow()
+    cached = hass_storage[cache_key(mock_config_entry)]["data"]["voices"]
+    assert NEW_VOICE in {voice["short_name"] for voice in cached}
+
+    await next_day(hass, freezer)
+
+    assert len(emulator.requests_for("voices")) == 3
+
+
+async def test_nothing_is_fetched_before_a_day_has_passed(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+
+    freezer.tick(timedelta(hours=23))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert len(emulator.requests_for("voices")) == 1
+
+
+async def test_failing_daily_refresh_keeps_the_voices_and_logs_once(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    *,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    written = cached_at(hass_storage, mock_config_entry)
+    voice_count = len(emulator.voices)
+    add_voice(emulator)
+    emulator.inject(Fault(target="voices", status=200, body="[]", times=2))
+
+    await next_day(hass, freezer)
+    await next_day(hass, freezer)
+
+    assert len(emulator.requests_for("voices")) == 3
+    data = mock_config_entry.runtime_data
+    assert len(data.voices) == voice_count
+    assert not data.coordinator.last_update_success
+    assert data.last_error
+    assert cached_at(hass_storage, mock_config_entry) == written
+    assert len(refresh_errors(caplog)) == 1
+
+    await next_day(hass, freezer)
+
+    assert data.voices.get(NEW_VOICE)
+    assert data.coordinator.last_update_success
+    assert data.last_error is None
+    assert "voice list data recovered" in caplog.text
+
+
+async def test_rate_limited_refresh_is_tried_again_when_the_service_asks(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    # Longer than the client waits by itself: the refresh fails at once.
+    emulator.inject(Fault(target="voices", status=429, headers={"Retry-After": "600"}))
+    await next_day(hass, freezer)
+    assert len(emulator.requests_for("voices")) == 2
+
+    freezer.tick(timedelta(seconds=601))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert len(emulator.requests_for("voices")) == 3
+    assert mock_config_entry.runtime_data.coordinator.last_update_success
+
+
+async def test_key_revoked_during_daily_refresh_starts_reauth_and_stops_polling(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    emulator.keys.clear()
+
+    await next_day(hass, freezer)
+
+    assert reauth_sources(hass) == [SOURCE_REAUTH]
+    assert len(mock_config_entry.runtime_data.voices) == len(emulator.voices)
+    # A rejected key stays rejected until reauth reloads the entry.
+    await next_day(hass, freezer)
+    assert len(emulator.requests_for("voices")) == 2
+
+
+async def test_a_successful_refresh_clears_the_last_error(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+    mock_config_entry.runtime_data.last_error = "an old outage"
+
+    await next_day(hass, freezer)
+
+    assert mock_config_entry.runtime_data.last_error is None
+
+
+# --- unloading and removing ---------------------------------------------------------
+
+
+async def test_unloading_stops_the_daily_refresh(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    emulator: Emulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, mock_config_entry)
+
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await next_day(hass, freezer)
+    await next_day(hass, freezer)
+
+    assert len(emulator.requests_for("voices")) == 1
 
 
 async def test_unloading_cancels_a_daily_refresh_in_flight(
@@ -240,17 +480,15 @@ async def test_unloading_cancels_a_daily_refresh_in_flight(
     await eventually(lambda: emulator.open_requests == 0)
 
 
-async def test_a_successful_refresh_clears_the_last_error(
+async def test_removing_the_entry_forgets_its_cached_voices(
     hass: HomeAssistant,
+    hass_storage: dict[str, Any],
     mock_config_entry: MockConfigEntry,
-    emulator: Emulator,
-    freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, mock_config_entry)
-    mock_config_entry.runtime_data.last_error = "an old outage"
+    assert cache_key(mock_config_entry) in hass_storage
 
-    freezer.tick(timedelta(days=1, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
 
-    assert mock_config_entry.runtime_data.last_error is None
+    assert cache_key(mock_config_entry) not in hass_storage
