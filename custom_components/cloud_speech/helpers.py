@@ -32,7 +32,9 @@ from .const import (
 from .speech.azure import AuthMode, AzureCloud, AzureSpeechClient, azure_endpoints
 from .speech.convai import CONVAI_BASE_URL, ConvaiClient
 from .speech.errors import (
+    InvalidOptionError,
     InvalidRequestError,
+    NoVoiceForLanguageError,
     SpeechAuthenticationError,
     SpeechBadRequestError,
     SpeechConnectionError,
@@ -193,6 +195,12 @@ def translate_error(err: SpeechError, voice: Voice | None = None) -> Translation
                 "hd_voice_unsupported_element",
                 {"voice": err.voice, "element": err.field},
             )
+        case InvalidOptionError():
+            return Translation(
+                INVALID_OPTION_KEY, {"option": err.field, "value": err.value[:100]}
+            )
+        case NoVoiceForLanguageError():
+            return Translation("no_voice_for_language", {"language": err.value})
         case StyleRequiredError(field=field) if field in NEEDS_STYLE_KEYS:
             return Translation(NEEDS_STYLE_KEYS[field], {})
         case InvalidRequestError(field=field) if field in INVALID_FIELD_KEYS:

@@ -380,6 +380,7 @@ async def test_diagnostics_of_a_convai_entry_hide_the_key(
             "voices_fetched_at": "2026-11-22T12:00:00+00:00",
             "voice_cache_age_seconds": 0,
         },
+        "voice_list_refresh": {"last_update_success": True, "last_exception": None},
         "last_error": None,
     }
     assert CONVAI_TEST_KEY not in str(diagnostics)

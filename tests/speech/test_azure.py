@@ -164,7 +164,6 @@ def test_each_cloud_has_its_own_hosts(
         voices_url=voices,
         token_url=token,
         host=synthesis.split("/")[2],
-        is_custom=False,
     )
 
 
@@ -247,7 +246,7 @@ def test_custom_subdomains_and_containers_use_different_paths(
     endpoint: str, synthesis: str, voices: str, token: str | None, host: str
 ) -> None:
     endpoints = azure_endpoints(AzureCloud.CUSTOM, endpoint=endpoint, region="ignored")
-    assert endpoints == AzureEndpoints(synthesis, voices, token, host, is_custom=True)
+    assert endpoints == AzureEndpoints(synthesis, voices, token, host)
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,6 @@ from custom_components.cloud_speech.speech.http import (
     host_of,
     is_retryable,
     parse_retry_after,
-    read_error_text,
     request_bytes,
     request_json,
     request_text,
@@ -375,50 +374,6 @@ async def test_nothing_is_sent_until_the_stream_is_iterated(
     assert emulator.requests == []
     await stream.aclose()  # type: ignore[attr-defined]
     assert emulator.requests == []
-
-
-async def test_response_check_sees_the_response_before_the_audio(
-    emulator_session: aiohttp.ClientSession, emulator: Emulator, sleeps: Sleeps
-) -> None:
-    seen: list[str] = []
-
-    async def check(response: aiohttp.ClientResponse) -> None:
-        seen.append(response.content_type)
-
-    audio = b"".join(
-        [c async for c in synthesis(emulator_session, sleeps, check_response=check)]
-    )
-
-    assert audio == emulator.requests[0].response_body
-    assert seen == ["audio/mpeg"]
-
-
-async def test_response_check_can_reject_a_200_that_is_not_audio(
-    emulator_session: aiohttp.ClientSession, emulator: Emulator, sleeps: Sleeps
-) -> None:
-    """A service answering 200 with a JSON error (Convai does) is not audio."""
-    emulator.inject(
-        Fault(
-            target="synthesis",
-            body=b'{"ERROR": "Invalid voice"}',
-            headers={"Content-Type": "application/json"},
-            times=3,
-        )
-    )
-
-    async def check(response: aiohttp.ClientResponse) -> None:
-        if not response.content_type.startswith("audio/"):
-            reason = default_reason(await read_error_text(response))
-            raise SpeechBadRequestError(f"Refused: {reason}", reason=reason)
-
-    with pytest.raises(SpeechBadRequestError) as err:
-        async for _ in synthesis(emulator_session, sleeps, check_response=check):
-            pass  # pragma: no cover - never reached
-
-    assert err.value.reason == "Invalid voice"
-    assert len(emulator.requests) == 1
-    await asyncio.sleep(0)
-    assert emulator.open_requests == 0
 
 
 async def test_an_empty_audio_body_is_a_response_error(

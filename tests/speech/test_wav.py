@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
-from contextlib import aclosing
 import io
 import itertools
 import struct
@@ -77,15 +76,16 @@ def read_joined(data: bytes) -> tuple[tuple[int, int, int], bytes]:
         return params, reader.readframes(1_000_000)
 
 
-def join(responses: Iterable[Iterable[bytes]]) -> bytes:
-    """Feed responses (each a list of chunks) through one joiner."""
+async def join(responses: Iterable[Iterable[bytes]]) -> bytes:
+    """Pass responses (each a list of chunks) through one joiner, in order."""
     joiner = WavJoiner()
-    out = b""
-    for response in responses:
-        for piece in response:
-            out += joiner.feed(piece)
-        joiner.end_of_response()
-    return out
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for response in responses:
+            async for piece in joiner.response(_aiter(list(response))):
+                yield piece
+
+    return b"".join([piece async for piece in joiner.stream(chunks())])
 
 
 def split_at(data: bytes, *offsets: int) -> list[bytes]:
@@ -232,13 +232,13 @@ def test_describe_names_the_format() -> None:
     assert info.describe() == "22050 Hz, 24 bit, 2 channel(s), format 0x0001"
 
 
-# --- WavJoiner: feed / end_of_response --------------------------------------
+# --- WavJoiner: responses one after the other ---------------------------------
 
 
-def test_one_response_becomes_a_streaming_wav() -> None:
+async def test_one_response_becomes_a_streaming_wav() -> None:
     first = samples(100)
 
-    out = join([[make_wav(first, rate=22050)]])
+    out = await join([[make_wav(first, rate=22050)]])
 
     assert out[:44] == wav_header(22050)
     params, frames = read_joined(out)
@@ -246,10 +246,10 @@ def test_one_response_becomes_a_streaming_wav() -> None:
     assert frames == first
 
 
-def test_two_responses_become_one_wav_with_every_frame() -> None:
+async def test_two_responses_become_one_wav_with_every_frame() -> None:
     first, second = samples(100, 1), samples(60, 2)
 
-    out = join([[make_wav(first)], [make_wav(second)]])
+    out = await join([[make_wav(first)], [make_wav(second)]])
 
     params, frames = read_joined(out)
     assert params == (24000, 1, 2)
@@ -257,61 +257,57 @@ def test_two_responses_become_one_wav_with_every_frame() -> None:
     assert len(out) == 44 + len(first) + len(second)
 
 
-def test_headers_split_at_every_offset_are_joined() -> None:
+async def test_headers_split_at_every_offset_are_joined() -> None:
     first, second = samples(20, 1), samples(30, 2)
     wav1 = with_chunks(make_wav(first, channels=2), before_data=LIST_CHUNK)
     wav2 = with_chunks(make_wav(second, channels=2), before_data=ODD_CHUNK + LIST_CHUNK)
 
     for offset in range(1, len(wav2)):
-        out = join([split_at(wav1, offset % len(wav1)), split_at(wav2, offset)])
+        out = await join([split_at(wav1, offset % len(wav1)), split_at(wav2, offset)])
         _, frames = read_joined(out)
         assert frames == first + second, offset
 
 
-def test_responses_fed_one_byte_at_a_time_are_joined() -> None:
+async def test_responses_fed_one_byte_at_a_time_are_joined() -> None:
     first, second = samples(9, 1), samples(7, 2)
     wav2 = with_chunks(make_wav(second), before_data=LIST_CHUNK)
 
-    out = join([[bytes([b]) for b in make_wav(first)], [bytes([b]) for b in wav2]])
+    out = await join(
+        [[bytes([b]) for b in make_wav(first)], [bytes([b]) for b in wav2]]
+    )
 
     assert read_joined(out)[1] == first + second
 
 
-def test_the_header_is_sent_as_soon_as_it_is_complete() -> None:
-    joiner = WavJoiner()
-    wav = make_wav(samples(10))
-
-    assert joiner.feed(wav[:43]) == b""
-    assert joiner.feed(wav[43:44]) == wav_header(24000)
-    assert joiner.format is not None
-    assert joiner.feed(wav[44:]) == wav[44:]
-
-
-def test_metadata_after_the_samples_is_not_played() -> None:
+async def test_metadata_after_the_samples_is_not_played() -> None:
     first, second = samples(10, 1), samples(10, 2)
     tail = chunk(b"LIST", b"INFOICMT" + struct.pack("<I", 5) + b"tail\x00")
 
-    out = join([[with_chunks(make_wav(first), after=tail)], [make_wav(second) + tail]])
+    out = await join(
+        [[with_chunks(make_wav(first), after=tail)], [make_wav(second) + tail]]
+    )
 
     assert read_joined(out)[1] == first + second
 
 
-def test_a_partial_frame_is_dropped_so_later_samples_stay_aligned() -> None:
+async def test_a_partial_frame_is_dropped_so_later_samples_stay_aligned() -> None:
     first, second = samples(5, 1), samples(5, 2)
     wav1 = make_wav(first)
     # Declare (and send) one byte more than whole frames: a truncated sample.
     ragged = wav1[:40] + struct.pack("<I", len(first) + 1) + first + b"\x7f"
 
-    out = join([[ragged], [make_wav(second)]])
+    out = await join([[ragged], [make_wav(second)]])
 
     assert read_joined(out)[1] == first + second
 
 
-def test_samples_without_a_known_size_last_until_the_end_of_the_response() -> None:
+async def test_samples_without_a_known_size_last_until_the_end_of_the_response() -> (
+    None
+):
     first, second = samples(10, 1), samples(10, 2)
     streaming = wav_header(24000) + first
 
-    out = join([[streaming[:50], streaming[50:]], [make_wav(second)]])
+    out = await join([[streaming[:50], streaming[50:]], [make_wav(second)]])
 
     assert read_joined(out)[1] == first + second
 
@@ -321,50 +317,44 @@ def test_samples_without_a_known_size_last_until_the_end_of_the_response() -> No
     [(22050, 1, 2), (24000, 2, 2), (24000, 1, 3)],
     ids=["rate", "channels", "bits"],
 )
-def test_a_later_response_in_another_format_is_refused(
+async def test_a_later_response_in_another_format_is_refused(
     rate: int, channels: int, width: int
 ) -> None:
-    joiner = WavJoiner()
-    joiner.feed(make_wav(samples(10)))
-    joiner.end_of_response()
-
     with pytest.raises(SpeechResponseError, match="differ in format") as caught:
-        joiner.feed(make_wav(b"", rate=rate, channels=channels, width=width))
+        await join(
+            [
+                [make_wav(samples(10))],
+                [make_wav(b"", rate=rate, channels=channels, width=width)],
+            ]
+        )
     assert "24000 Hz, 16 bit, 1 channel(s)" in str(caught.value)
 
 
-def test_audio_that_cannot_have_a_streaming_header_is_refused() -> None:
-    joiner = WavJoiner()
-
+async def test_audio_that_cannot_have_a_streaming_header_is_refused() -> None:
     with pytest.raises(SpeechResponseError, match="cannot be streamed"):
-        joiner.feed(wav_container(b"\x55" * 8, 8000, codec="mulaw"))
+        await join([[wav_container(b"\x55" * 8, 8000, codec="mulaw")]])
 
 
-def test_garbage_instead_of_a_wav_is_refused() -> None:
-    joiner = WavJoiner()
-
+async def test_garbage_instead_of_a_wav_is_refused() -> None:
     with pytest.raises(SpeechResponseError, match="not a WAV file"):
-        joiner.feed(b'{"result": "Internal server error"}')
+        await join([[b'{"result": "Internal server error"}']])
 
 
-def test_a_response_that_ends_inside_its_header_is_refused() -> None:
-    joiner = WavJoiner()
-    joiner.feed(make_wav(samples(4))[:30])
-
+async def test_a_response_that_ends_inside_its_header_is_refused() -> None:
     with pytest.raises(SpeechResponseError, match="ended before its samples"):
-        joiner.end_of_response()
+        await join([[make_wav(samples(4))[:30]]])
 
 
-def test_a_response_without_any_bytes_is_refused() -> None:
+async def test_a_response_without_any_bytes_is_refused() -> None:
     with pytest.raises(SpeechResponseError, match="ended before its samples"):
-        WavJoiner().end_of_response()
+        await join([[]])
 
 
-def test_an_empty_chunk_changes_nothing() -> None:
-    joiner = WavJoiner()
+async def test_an_empty_chunk_changes_nothing() -> None:
+    out = await join([[b"", make_wav(samples(2)), b""]])
 
-    assert joiner.feed(b"") == b""
-    assert joiner.feed(make_wav(samples(2)))[:44] == wav_header(24000)
+    assert out[:44] == wav_header(24000)
+    assert read_joined(out)[1] == samples(2)
 
 
 # --- WavJoiner.response: concurrent responses -----------------------------------
@@ -413,33 +403,6 @@ async def test_a_wrapped_response_that_is_cut_short_is_refused() -> None:
 
 
 # --- end to end: two Convai responses ----------------------------------------
-
-
-async def test_two_convai_responses_join_into_one_wav_file(
-    emulator_session: aiohttp.ClientSession,
-) -> None:
-    client = ConvaiClient(emulator_session, api_key=CONVAI_TEST_KEY)
-    texts = ["Hello there.", "This is the second sentence, a little longer."]
-    responses: list[bytes] = []
-    joiner = WavJoiner()
-    out = b""
-    for text in texts:
-        response = b""
-        async with aclosing(client.synthesize(text, "en-US-JennyNeural")) as stream:
-            async for piece in stream:
-                response += piece
-                out += joiner.feed(piece)
-        joiner.end_of_response()
-        responses.append(response)
-
-    frame_counts = []
-    for response in responses:
-        with wave.open(io.BytesIO(response)) as single:
-            frame_counts.append(single.getnframes())
-    params, frames = read_joined(out)
-    assert params == (24000, 1, 2)
-    assert len(frames) // 2 == sum(frame_counts)
-    assert all(count > 0 for count in frame_counts)
 
 
 async def test_concurrent_convai_responses_join_into_one_wav_file(

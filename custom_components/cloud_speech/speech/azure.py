@@ -23,6 +23,8 @@ from .errors import InvalidRequestError, SpeechAuthenticationError, SpeechRespon
 from .http import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUTS,
+    HEADER_SAFE_RE,
+    RequestOptions,
     RetryPolicy,
     Sleep,
     Timeouts,
@@ -32,7 +34,8 @@ from .http import (
     request_text,
     stream_audio,
 )
-from .models import Gender, Voice
+from .models import Voice
+from .voices import gender_of, text_of, texts_of
 
 
 class AzureCloud(StrEnum):
@@ -110,8 +113,6 @@ TOKEN_REUSE_SECONDS: Final = 9 * 60
 
 _KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
 _OUTPUT_FORMAT_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
-# Visible ASCII and spaces only: anything else could split a header.
-_HEADER_SAFE_RE: Final = re.compile(r"[\x20-\x7e]*")
 
 
 class AuthMode(StrEnum):
@@ -130,7 +131,6 @@ class AzureEndpoints:
         voices_url: The voice list (GET).
         token_url: The issueToken endpoint; None for containers and proxies.
         host: The synthesis host (with an explicit port), for messages.
-        is_custom: Whether the endpoint was given by the user.
 
     """
 
@@ -138,7 +138,6 @@ class AzureEndpoints:
     voices_url: str
     token_url: str | None
     host: str
-    is_custom: bool
 
 
 def azure_endpoints(
@@ -182,7 +181,6 @@ def azure_endpoints(
         voices_url=f"https://{host}/cognitiveservices/voices/list",
         token_url=f"https://{name}.{api}/sts/v1.0/issueToken",
         host=host,
-        is_custom=False,
     )
 
 
@@ -196,14 +194,12 @@ def _custom_endpoints(endpoint: str | None) -> AzureEndpoints:
             voices_url=f"{base}/tts/cognitiveservices/voices/list",
             token_url=f"{base}/sts/v1.0/issueToken",
             host=netloc,
-            is_custom=True,
         )
     return AzureEndpoints(
         synthesis_url=f"{base}/cognitiveservices/v1",
         voices_url=f"{base}/cognitiveservices/voices/list",
         token_url=None,
         host=netloc,
-        is_custom=True,
     )
 
 
@@ -258,7 +254,7 @@ class AzureSpeechClient:
         if (
             not user_agent.strip()
             or len(user_agent) > MAX_USER_AGENT_LENGTH
-            or not _HEADER_SAFE_RE.fullmatch(user_agent)
+            or not HEADER_SAFE_RE.fullmatch(user_agent)
         ):
             raise InvalidRequestError(
                 "The User-Agent must be 1 to 254 printable ASCII characters",
@@ -266,7 +262,7 @@ class AzureSpeechClient:
                 value=user_agent,
             )
         key = (api_key or "").strip() or None
-        if key is not None and not _HEADER_SAFE_RE.fullmatch(key):
+        if key is not None and not HEADER_SAFE_RE.fullmatch(key):
             # Not echoed: it is a secret, even when malformed.
             raise InvalidRequestError(
                 "The API key contains characters a key cannot have", field="api_key"
@@ -287,10 +283,8 @@ class AzureSpeechClient:
         self._api_key = key
         self._auth_mode = auth_mode
         self._user_agent = user_agent
-        self._timeouts = timeouts
-        self._retry = retry
+        self._options = RequestOptions(timeouts=timeouts, retry=retry, sleep=sleep)
         self._clock = clock
-        self._sleep = sleep
         self._token: str | None = None
         self._token_time = 0.0
         # Serializes token fetches: concurrent callers wait for one request.
@@ -371,9 +365,7 @@ class AzureSpeechClient:
                     self._endpoints.synthesis_url,
                     headers=headers | self._auth_headers(token),
                     data=body,
-                    timeouts=self._timeouts,
-                    retry=self._retry,
-                    sleep=self._sleep,
+                    **self._options,
                 )
             ) as stream:
                 try:
@@ -397,9 +389,7 @@ class AzureSpeechClient:
             "GET",
             self._endpoints.voices_url,
             headers=self._auth_headers(token),
-            timeouts=self._timeouts,
-            retry=self._retry,
-            sleep=self._sleep,
+            **self._options,
         )
 
     def _auth_headers(self, token: str | None) -> dict[str, str]:
@@ -452,12 +442,10 @@ class AzureSpeechClient:
                 "User-Agent": self._user_agent,
             },
             data=b"",
-            timeouts=self._timeouts,
-            retry=self._retry,
-            sleep=self._sleep,
+            **self._options,
         )
         token = text.strip()
-        if not token or not _HEADER_SAFE_RE.fullmatch(token) or " " in token:
+        if not token or not HEADER_SAFE_RE.fullmatch(token) or " " in token:
             # The body is not quoted: it might be a credential after all.
             raise SpeechResponseError(f"{host_of(url)} did not return a token")
         return token
@@ -482,45 +470,29 @@ def parse_voice_list(data: object) -> list[Voice]:
     return voices
 
 
-_GENDERS: Final = {gender.value.casefold(): gender for gender in Gender}
-
-
 def _parse_voice(entry: object) -> Voice | None:
     """One voice, or None when `entry` lacks a ShortName or a Locale."""
     if not isinstance(entry, dict):
         return None
-    short_name = _text(entry.get("ShortName"))
-    locale = _text(entry.get("Locale"))
+    short_name = text_of(entry.get("ShortName"))
+    locale = text_of(entry.get("Locale"))
     if not short_name or not locale:
         return None
-    gender = _GENDERS.get(_text(entry.get("Gender")).casefold(), Gender.UNKNOWN)
     return Voice(
         short_name=short_name,
-        display_name=_text(entry.get("DisplayName")) or short_name,
+        display_name=text_of(entry.get("DisplayName")) or short_name,
         locale=locale,
-        gender=gender,
-        local_name=_text(entry.get("LocalName")),
-        locale_name=_text(entry.get("LocaleName")),
-        secondary_locales=_texts(entry.get("SecondaryLocaleList")),
-        styles=_texts(entry.get("StyleList")),
-        roles=_texts(entry.get("RolePlayList")),
+        gender=gender_of(entry.get("Gender")),
+        local_name=text_of(entry.get("LocalName")),
+        locale_name=text_of(entry.get("LocaleName")),
+        secondary_locales=texts_of(entry.get("SecondaryLocaleList")),
+        styles=texts_of(entry.get("StyleList")),
+        roles=texts_of(entry.get("RolePlayList")),
         sample_rate=_integer(entry.get("SampleRateHertz")),
         words_per_minute=_integer(entry.get("WordsPerMinute")),
-        voice_type=_text(entry.get("VoiceType")),
-        status=_text(entry.get("Status")),
+        voice_type=text_of(entry.get("VoiceType")),
+        status=text_of(entry.get("Status")),
     )
-
-
-def _text(value: object) -> str:
-    """Return a stripped string; "" for anything else."""
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _texts(value: object) -> tuple[str, ...]:
-    """Return the non-empty strings of a list; () for anything else."""
-    if not isinstance(value, list):
-        return ()
-    return tuple(text for item in value if (text := _text(item)))
 
 
 def _integer(value: object) -> int | None:

@@ -20,6 +20,7 @@ from typing import Final
 import aiohttp
 
 from .errors import (
+    EncodingNotSupportedError,
     InvalidRequestError,
     SpeechAuthenticationError,
     SpeechBadRequestError,
@@ -28,7 +29,10 @@ from .errors import (
 from .http import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUTS,
+    HEADER_SAFE_RE,
+    MAX_ERROR_BODY,
     CredentialsRefused,
+    RequestOptions,
     RetryPolicy,
     Sleep,
     Timeouts,
@@ -38,20 +42,16 @@ from .http import (
     request_json,
     stream_audio,
 )
-from .models import Gender, Voice
-from .voices import normalize_language_tag
+from .models import Voice
+from .voices import gender_of, normalize_language_tag, text_of, texts_of
 
 CONVAI_BASE_URL: Final = "https://api.convai.com"
 
 # The sample code's spelling. The header table's "CONVAI-API_KEY" looks like a
 # typo, and proxies such as nginx drop headers with underscores by default.
 _KEY_HEADER: Final = "CONVAI-API-KEY"
-# Visible ASCII and spaces only: anything else could split a header.
-_HEADER_SAFE_RE: Final = re.compile(r"[\x20-\x7e]*")
 # A language tag as far as its shape goes: "en-US", "cmn-Hans-CN", "ar".
 _LANGUAGE_CODE_RE: Final = re.compile(r"[a-z]{2,8}(?:-[a-z0-9]{1,8})*", re.IGNORECASE)
-# How much of a body that is not audio is read to find the service's reason.
-_MAX_ERROR_BODY: Final = 64 * 1024
 # Enough of the body to recognise WAV ("RIFF") and MP3 (ID3 tag or frame sync).
 _SNIFF_SIZE: Final = 4
 _JSON_START: Final = (b"{", b"[")
@@ -62,6 +62,8 @@ _SURROGATES_RE: Final = re.compile("[\ud800-\udfff]")
 _KEY_REFUSED_RE: Final = re.compile(
     r"api[ _-]?key not found|invalid api[ _-]?key provided", re.IGNORECASE
 )
+# A voice without MP3 answers 400 "Incorrect encoding …" (not documented).
+_ENCODING_REFUSED_RE: Final = re.compile(r"encoding", re.IGNORECASE)
 
 
 class ConvaiEncoding(StrEnum):
@@ -69,6 +71,22 @@ class ConvaiEncoding(StrEnum):
 
     WAV = "wav"  # the service's default
     MP3 = "mp3"  # not offered by every voice: HTTP 400 "Incorrect encoding …"
+
+
+def parse_encoding(value: object) -> ConvaiEncoding:
+    """The encoding `value` names.
+
+    Raises:
+        InvalidRequestError: Convai has no such encoding; `field` is
+            ``"encoding"``.
+
+    """
+    try:
+        return ConvaiEncoding(str(value))
+    except ValueError:
+        raise InvalidRequestError(
+            f"Unsupported encoding: {value!r}", field="encoding", value=str(value)
+        ) from None
 
 
 # Google's legacy and macrolanguage codes, which Convai passes through, mapped
@@ -147,7 +165,7 @@ class ConvaiClient:
         key = api_key.strip() if isinstance(api_key, str) else ""
         if not key:
             raise InvalidRequestError("A Convai API key is required", field="api_key")
-        if not _HEADER_SAFE_RE.fullmatch(key):
+        if not HEADER_SAFE_RE.fullmatch(key):
             # Not echoed: it is a secret, even when malformed.
             raise InvalidRequestError(
                 "The API key contains characters a key cannot have", field="api_key"
@@ -155,9 +173,9 @@ class ConvaiClient:
         self._base_url, self._host = normalize_base_url(base_url)
         self._session = session
         self._api_key = key
-        self._timeouts = timeouts
-        self._retry = retry
-        self._sleep = sleep
+        self._options = RequestOptions(
+            timeouts=timeouts, retry=retry, sleep=sleep, reason_parser=_reason
+        )
 
     @property
     def base_url(self) -> str:
@@ -187,10 +205,7 @@ class ConvaiClient:
             "GET",
             f"{self._base_url}/tts/get_available_voices",
             headers=self._headers(),
-            timeouts=self._timeouts,
-            retry=self._retry,
-            sleep=self._sleep,
-            reason_parser=_reason,
+            **self._options,
         )
         return parse_voice_list(data)
 
@@ -202,15 +217,14 @@ class ConvaiClient:
         Arguments are checked now; the request is sent when the iterator is
         first advanced. Use ``contextlib.aclosing`` (or ``aclose()``) when
         stopping early, so the connection is released at once. Each call
-        yields one complete file: to join several WAV responses, see
-        `wav.WavJoiner`.
+        yields one complete file: `ConvaiSynthesizer` joins them.
 
         Args:
             text: The text to speak, plain (not SSML).
             voice: A voice's ``voice_value`` (`Voice.short_name`).
             encoding: WAV or MP3. Not every voice speaks MP3: those refuse
-                with `SpeechBadRequestError` before any audio, and the caller
-                may ask again for WAV.
+                with `EncodingNotSupportedError` before any audio, and the
+                caller may ask again for WAV.
 
         Raises:
             InvalidRequestError: `field` is ``"message"``, ``"voice"`` or
@@ -218,7 +232,8 @@ class ConvaiClient:
             SpeechAuthenticationError: While iterating: the key was refused,
                 as for `async_get_voices` (also in an HTTP 200 JSON error).
             SpeechBadRequestError: While iterating: HTTP 400, or an HTTP 200
-                that carries a JSON error instead of audio.
+                that carries a JSON error instead of audio;
+                `EncodingNotSupportedError` when the voice has no MP3.
             SpeechResponseError: While iterating: the body is not audio in
                 the encoding asked for.
             SpeechError: While iterating; see `http.stream_audio`. Nothing is
@@ -232,14 +247,7 @@ class ConvaiClient:
             raise InvalidRequestError("There is no text to speak", field="message")
         if not isinstance(voice, str) or not voice.strip():
             raise InvalidRequestError("A voice is required", field="voice")
-        try:
-            encoding = ConvaiEncoding(encoding)
-        except ValueError:
-            raise InvalidRequestError(
-                f"Unsupported encoding: {encoding!r}",
-                field="encoding",
-                value=str(encoding),
-            ) from None
+        encoding = parse_encoding(encoding)
         body = json.dumps(
             {"transcript": text, "voice": voice.strip(), "encoding": encoding.value},
             ensure_ascii=False,
@@ -257,19 +265,19 @@ class ConvaiClient:
                 f"{self._base_url}/tts/",
                 headers={"Content-Type": "application/json"} | self._headers(),
                 data=body,
-                timeouts=self._timeouts,
-                retry=self._retry,
-                sleep=self._sleep,
-                reason_parser=_reason,
+                **self._options,
             )
         ) as stream:
             # Content types are not trusted (an error comes as HTTP 200 with
             # JSON, proxies relabel bodies): the first bytes decide.
             start = b""
-            async for chunk in stream:
-                start += chunk
-                if len(start) >= _SNIFF_SIZE:
-                    break
+            try:
+                async for chunk in stream:
+                    start += chunk
+                    if len(start) >= _SNIFF_SIZE:
+                        break
+            except SpeechBadRequestError as err:
+                raise _refused(str(err), err.reason, encoding) from None
             if not _is_audio(start, encoding):
                 await self._not_audio(start, stream, encoding)
             yield start
@@ -284,9 +292,9 @@ class ConvaiClient:
         if start.lstrip().startswith(_JSON_START):
             async for chunk in stream:
                 body += chunk
-                if len(body) >= _MAX_ERROR_BODY:
+                if len(body) >= MAX_ERROR_BODY:
                     break
-            parsed = _reason(body[:_MAX_ERROR_BODY].decode("utf-8", "replace"))
+            parsed = _reason(body[:MAX_ERROR_BODY].decode("utf-8", "replace"))
             reason = clean_reason(parsed, secrets=(self._api_key,))
             detail = f": {reason}" if reason else ""
             if isinstance(parsed, CredentialsRefused):
@@ -294,9 +302,10 @@ class ConvaiClient:
                     f"{self._host} rejected the credentials "
                     f"(HTTP 200 without audio){detail}"
                 )
-            raise SpeechBadRequestError(
+            raise _refused(
                 f"{self._host} refused the request (HTTP 200 without audio){detail}",
-                reason=reason,
+                reason,
+                encoding,
             )
         raise SpeechResponseError(
             f"{self._host} returned something that is not {encoding.value.upper()} audio"
@@ -315,6 +324,17 @@ def _is_audio(start: bytes, encoding: ConvaiEncoding) -> bool:
     return start.startswith(b"ID3") or (
         len(start) >= 2 and start[0] == 0xFF and start[1] & 0xE0 == 0xE0
     )
+
+
+def _refused(
+    message: str, reason: str | None, encoding: ConvaiEncoding
+) -> SpeechBadRequestError:
+    """The error for a refused request: a voice without MP3 is told apart."""
+    if encoding is ConvaiEncoding.MP3 and _ENCODING_REFUSED_RE.search(
+        reason or message
+    ):
+        return EncodingNotSupportedError(message, reason=reason)
+    return SpeechBadRequestError(message, reason=reason)
 
 
 def _reason(body: str) -> str | None:
@@ -392,26 +412,25 @@ def _named_entries(entries: object) -> Iterator[tuple[object, object]]:
                 yield from item.items()
 
 
-_GENDERS: Final = {gender.value.casefold(): gender for gender in Gender}
-
-
 def _parse_voice(section: str, name: object, entry: object) -> Voice | None:
     """One voice, or None when `entry` is not a usable one."""
     if not isinstance(entry, dict):
         return None
-    voice_value = _text(entry.get("voice_value"))
-    deployment = _texts(entry.get("deployment_env"))
+    voice_value = text_of(entry.get("voice_value"))
+    deployment_env = entry.get("deployment_env")
+    deployment = texts_of(
+        [deployment_env] if isinstance(deployment_env, str) else deployment_env
+    )
     if not voice_value or _is_realtime(section, deployment, entry):
         return None
     locales = _locales(entry.get("lang_codes"))
     if not locales:
         return None
-    gender = _GENDERS.get(_text(entry.get("gender")).casefold(), Gender.UNKNOWN)
     return Voice(
         short_name=voice_value,
-        display_name=_text(name) or voice_value,
+        display_name=text_of(name) or voice_value,
         locale=locales[0],
-        gender=gender,
+        gender=gender_of(entry.get("gender")),
         secondary_locales=locales[1:],
         voice_type=section,
         status=", ".join(deployment),
@@ -422,7 +441,7 @@ def _is_realtime(
     section: str, deployment: tuple[str, ...], entry: dict[object, object]
 ) -> bool:
     """Whether an entry describes a realtime voice (see `parse_voice_list`)."""
-    labels = (section, *deployment, _text(entry.get("type")))
+    labels = (section, *deployment, text_of(entry.get("type")))
     if any("realtime" in re.sub(r"[\s_-]", "", label).casefold() for label in labels):
         return True
     return any(entry.get(flag) is True for flag in ("realtime", "is_realtime"))
@@ -444,14 +463,3 @@ def _locales(value: object) -> tuple[str, ...]:
         if locale not in locales:
             locales.append(locale)
     return tuple(locales)
-
-
-def _text(value: object) -> str:
-    """Return a stripped string; "" for anything else."""
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _texts(value: object) -> tuple[str, ...]:
-    """Return the non-empty stripped strings of a string or a list of them."""
-    values = value if isinstance(value, list) else [value]
-    return tuple(text for item in values if (text := _text(item)))

@@ -46,6 +46,10 @@ class SpeechBadRequestError(SpeechError):
         self.reason = reason
 
 
+class EncodingNotSupportedError(SpeechBadRequestError):
+    """The voice does not speak the encoding asked for (Convai's MP3): ask for another."""
+
+
 class SpeechServiceError(SpeechError):
     """The service failed (HTTP 5xx or an unexpected status)."""
 
@@ -77,6 +81,17 @@ class InvalidRequestError(SpeechError, ValueError):
         super().__init__(message)
         self.field = field
         self.value = value
+
+
+class InvalidOptionError(InvalidRequestError):
+    """An option of a type it can never have (a number for a voice).
+
+    `field` names the option; `value` is the value as Python writes it.
+    """
+
+
+class NoVoiceForLanguageError(InvalidRequestError):
+    """No voice speaks the language asked for; `value` is the language."""
 
 
 class StyleRequiredError(InvalidRequestError):

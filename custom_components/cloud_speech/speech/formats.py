@@ -1,8 +1,10 @@
 """The service's output formats, and which one gives a caller audio it can use as is.
 
-Every format the service documents for ``X-Microsoft-OutputFormat`` is in
-`FORMATS`, except ``g722-16khz-64kbps`` (no `Codec` for G.722) and the
-``siren`` formats the service no longer supports.
+`FORMATS` holds only the formats Home Assistant can ask for: the options
+flow's (``const.OUTPUT_FORMATS``), what `choose_format` returns for a call's
+preferred format and sample rate, and their `streaming_variant`. The service
+documents more (A-law, µ-law, SILK, WebM, AMR, bare Opus, lower MP3 bitrates);
+no caller can reach them, so they are not listed.
 """
 
 from __future__ import annotations
@@ -72,66 +74,17 @@ def _ogg_opus(sample_rate: int) -> AudioFormat:
     )
 
 
-def _bare_opus(sample_rate: int, bitrate_kbps: int) -> AudioFormat:
-    # The service documents these as "compressed by OPUS codec without container".
-    return AudioFormat(
-        f"audio-{sample_rate // 1000}khz-16bit-{bitrate_kbps}kbps-mono-opus",
-        Container.RAW,
-        Codec.OPUS,
-        sample_rate,
-        "opus",
-        bits_per_sample=16,
-        bitrate_kbps=bitrate_kbps,
-    )
-
-
 _CATALOG: tuple[AudioFormat, ...] = (
-    AudioFormat("amr-wb-16000hz", Container.AMR, Codec.AMR_WB, 16000, "amr"),
-    _bare_opus(16000, 32),
-    _bare_opus(24000, 24),
-    _bare_opus(24000, 48),
-    _mp3(16000, 32),
-    _mp3(16000, 64),
+    # The highest bitrate at each rate, and Azure's usual one.
     _mp3(16000, 128),
-    _mp3(24000, 48),
     _mp3(24000, 96),
     _mp3(24000, 160),
-    _mp3(48000, 96),
     _mp3(48000, 192),
     _ogg_opus(16000),
     _ogg_opus(24000),
     _ogg_opus(48000),
     *_pcm_formats(Container.RAW, "pcm"),
-    AudioFormat("raw-8khz-8bit-mono-alaw", Container.RAW, Codec.ALAW, 8000, "alaw", 8),
-    AudioFormat(
-        "raw-8khz-8bit-mono-mulaw", Container.RAW, Codec.MULAW, 8000, "mulaw", 8
-    ),
-    AudioFormat(
-        "raw-16khz-16bit-mono-truesilk", Container.RAW, Codec.SILK, 16000, "silk", 16
-    ),
-    AudioFormat(
-        "raw-24khz-16bit-mono-truesilk", Container.RAW, Codec.SILK, 24000, "silk", 16
-    ),
     *_pcm_formats(Container.RIFF, "wav"),
-    AudioFormat("riff-8khz-8bit-mono-alaw", Container.RIFF, Codec.ALAW, 8000, "wav", 8),
-    AudioFormat(
-        "riff-8khz-8bit-mono-mulaw", Container.RIFF, Codec.MULAW, 8000, "wav", 8
-    ),
-    AudioFormat(
-        "webm-16khz-16bit-mono-opus", Container.WEBM, Codec.OPUS, 16000, "webm", 16
-    ),
-    AudioFormat(
-        "webm-24khz-16bit-mono-opus", Container.WEBM, Codec.OPUS, 24000, "webm", 16
-    ),
-    AudioFormat(
-        "webm-24khz-16bit-24kbps-mono-opus",
-        Container.WEBM,
-        Codec.OPUS,
-        24000,
-        "webm",
-        bits_per_sample=16,
-        bitrate_kbps=24,
-    ),
 )
 
 FORMATS: Mapping[str, AudioFormat] = MappingProxyType(

@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 import json
 import logging
 import math
+import re
 from typing import Final, NoReturn, TypedDict, Unpack
 from urllib.parse import urlsplit
 
@@ -42,17 +43,19 @@ _LOGGER = logging.getLogger(__name__)
 MAX_REASON_LENGTH: Final = 200
 #: How much of an error body is read to find the reason: enough for any
 #: real message, bounded so a misbehaving proxy cannot make us buffer much.
-_MAX_ERROR_BODY: Final = 64 * 1024
+MAX_ERROR_BODY: Final = 64 * 1024
 #: Default cap on a non-streamed body (the Azure voice list is about 1 MiB).
 DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
 #: Header values shorter than this are not redacted from reasons: they are
 #: content types and the like, and replacing them would mangle the text.
 _MIN_SECRET_LENGTH: Final = 8
 _REDACTED: Final = "***"
+#: Visible ASCII and spaces only: anything else in a header value could split
+#: the header.
+HEADER_SAFE_RE: Final = re.compile(r"[\x20-\x7e]*")
 
 type Sleep = Callable[[float], Awaitable[None]]
 type ReasonParser = Callable[[str], str | None]
-type ResponseCheck = Callable[[aiohttp.ClientResponse], Awaitable[None]]
 
 
 class CredentialsRefused(str):
@@ -344,13 +347,12 @@ def _connection_error(host: str, error: BaseException) -> SpeechConnectionError:
 
 
 async def read_error_text(
-    response: aiohttp.ClientResponse, limit: int = _MAX_ERROR_BODY
+    response: aiohttp.ClientResponse, limit: int = MAX_ERROR_BODY
 ) -> str:
     """Read the start of a body that is not audio (an error); "" if unreadable.
 
-    For `ResponseCheck` hooks and error mapping: reads at most `limit` bytes
-    and never raises for a broken connection (the status alone still says
-    what went wrong).
+    Reads at most `limit` bytes and never raises for a broken connection (the
+    status alone still says what went wrong).
     """
     chunks: list[bytes] = []
     size = 0
@@ -389,6 +391,22 @@ def secret_values(headers: Mapping[str, str]) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+class RequestOptions(TypedDict, total=False):
+    """How a request is sent, besides what it sends."""
+
+    timeouts: Timeouts
+    retry: RetryPolicy
+    sleep: Sleep
+    reason_parser: ReasonParser
+
+
+class ReadOptions(RequestOptions, total=False):
+    """How a request whose whole body is read is sent (`request_bytes`)."""
+
+    data: bytes | None
+    max_bytes: int
+
+
 @dataclass(frozen=True, slots=True)
 class _Request:
     """Everything needed to send one request again."""
@@ -397,10 +415,11 @@ class _Request:
     method: str
     url: str
     headers: Mapping[str, str]
-    data: bytes | None
-    timeouts: Timeouts
-    reason_parser: ReasonParser
-    check_response: ResponseCheck | None
+    data: bytes | None = None
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
+    retry: RetryPolicy = DEFAULT_RETRY
+    sleep: Sleep = asyncio.sleep
+    reason_parser: ReasonParser = default_reason
 
     @property
     def host(self) -> str:
@@ -434,8 +453,6 @@ class _Request:
                 )
                 if not 200 <= response.status < 300:
                     await self._fail(response)
-                if self.check_response is not None:
-                    await self.check_response(response)
                 first = await response.content.readany()
         except BaseException as err:
             if response is not None:
@@ -463,28 +480,26 @@ class _Request:
             secrets=secret_values(self.headers),
         )
 
-    async def open_with_retries(
-        self, retry: RetryPolicy, sleep: Sleep
-    ) -> tuple[aiohttp.ClientResponse, bytes]:
-        """`open`, retried as `retry` allows."""
-        attempt = 0
+    async def with_retries[T](self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run `attempt` (one try of this request), retried as `retry` allows."""
+        attempts = 0
         while True:
-            attempt += 1
+            attempts += 1
             try:
-                return await self.open()
+                return await attempt()
             except SpeechError as err:
-                delay = retry.delay(err, attempt)
+                delay = self.retry.delay(err, attempts)
                 if delay is None:
                     raise
                 _LOGGER.debug(
                     "Retrying %s in %.2f s (attempt %d of %d failed): %s",
                     self.host,
                     delay,
-                    attempt,
-                    retry.attempts,
+                    attempts,
+                    self.retry.attempts,
                     err,
                 )
-            await sleep(delay)
+            await self.sleep(delay)
 
     async def next_chunk(self, response: aiohttp.ClientResponse) -> bytes:
         """Read the next chunk of the body (b"" at the end) within the idle timeout."""
@@ -506,21 +521,18 @@ async def stream_audio(
     *,
     headers: Mapping[str, str],
     data: bytes | None = None,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    sleep: Sleep = asyncio.sleep,
-    reason_parser: ReasonParser = default_reason,
-    check_response: ResponseCheck | None = None,
+    **options: Unpack[RequestOptions],
 ) -> AsyncGenerator[bytes]:
     """Send a request and yield the response body as it arrives.
 
     Nothing is sent until the generator is first iterated. Failures before
-    the first chunk is yielded are retried per `retry` (see `is_retryable`);
-    once audio has been handed out nothing is retried, since the caller may
-    already have played it. The response is closed whenever the generator
-    ends, including when the consumer stops early (``aclose()``, ``break``
-    followed by garbage collection, cancellation); wrap it in
-    `contextlib.aclosing` to release the connection deterministically.
+    the first chunk is yielded are retried per `RequestOptions.retry` (see
+    `is_retryable`); once audio has been handed out nothing is retried, since
+    the caller may already have played it. The response is closed whenever
+    the generator ends, including when the consumer stops early
+    (``aclose()``, ``break`` followed by garbage collection, cancellation);
+    wrap it in `contextlib.aclosing` to release the connection
+    deterministically.
 
     Args:
         session: The aiohttp session (not closed here).
@@ -528,13 +540,10 @@ async def stream_audio(
         url: The URL.
         headers: Request headers; their values never appear in errors.
         data: The request body.
-        timeouts: Connect, first-byte and idle timeouts.
-        retry: The retry policy.
-        sleep: Waits between retries (tests inject a fast one).
-        reason_parser: Extracts the service's reason from a 400/415 body.
-        check_response: Called with a 2xx response before its body is read as
-            audio; raises a `SpeechError` when it is not audio (a service
-            answering 200 with a JSON error, say). It may read the body.
+        options: ``timeouts`` (connect, first byte, idle), the ``retry``
+            policy, ``sleep`` between retries (tests inject a fast one) and
+            the ``reason_parser`` that extracts the service's reason from a
+            400/415 body.
 
     Yields:
         Non-empty chunks of the body, the first one as soon as it arrives.
@@ -552,10 +561,8 @@ async def stream_audio(
         SpeechResponseError: The service answered 2xx with an empty body.
 
     """
-    request = _Request(
-        session, method, url, headers, data, timeouts, reason_parser, check_response
-    )
-    response, chunk = await request.open_with_retries(retry, sleep)
+    request = _Request(session, method, url, headers, data, **options)
+    response, chunk = await request.with_retries(request.open)
     if not chunk:
         response.release()
         raise SpeechResponseError(f"{request.host} returned no audio")
@@ -577,17 +584,14 @@ async def request_bytes(
     *,
     headers: Mapping[str, str],
     data: bytes | None = None,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    sleep: Sleep = asyncio.sleep,
-    reason_parser: ReasonParser = default_reason,
     max_bytes: int = DEFAULT_MAX_BODY,
+    **options: Unpack[RequestOptions],
 ) -> tuple[bytes, str | None]:
     """Send a request and return the whole body and its charset.
 
     Every attempt, body included, is limited by `Timeouts.total` (besides
-    connect, first-byte and idle timeouts) and retried as a whole per `retry`:
-    nothing was handed to the caller yet.
+    connect, first-byte and idle timeouts) and retried as a whole: nothing
+    was handed to the caller yet.
 
     Returns:
         The body and the charset the response declared (None if none).
@@ -597,27 +601,8 @@ async def request_bytes(
             exceeds `max_bytes`.
 
     """
-    request = _Request(
-        session, method, url, headers, data, timeouts, reason_parser, None
-    )
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return await _read_all(request, max_bytes)
-        except SpeechError as err:
-            delay = retry.delay(err, attempt)
-            if delay is None:
-                raise
-            _LOGGER.debug(
-                "Retrying %s in %.2f s (attempt %d of %d failed): %s",
-                request.host,
-                delay,
-                attempt,
-                retry.attempts,
-                err,
-            )
-        await sleep(delay)
+    request = _Request(session, method, url, headers, data, **options)
+    return await request.with_retries(lambda: _read_all(request, max_bytes))
 
 
 async def _read_all(request: _Request, max_bytes: int) -> tuple[bytes, str | None]:
@@ -650,24 +635,13 @@ def _too_large(host: str, max_bytes: int) -> NoReturn:
     raise SpeechResponseError(f"{host} returned more than {max_bytes} bytes")
 
 
-class RequestOptions(TypedDict, total=False):
-    """How `request_text` and `request_json` send a request (as `request_bytes`)."""
-
-    data: bytes | None
-    timeouts: Timeouts
-    retry: RetryPolicy
-    sleep: Sleep
-    reason_parser: ReasonParser
-    max_bytes: int
-
-
 async def request_text(
     session: aiohttp.ClientSession,
     method: str,
     url: str,
     *,
     headers: Mapping[str, str],
-    **options: Unpack[RequestOptions],
+    **options: Unpack[ReadOptions],
 ) -> str:
     """Send a request and return the body as text (as `request_bytes`).
 
@@ -686,7 +660,7 @@ async def request_json(
     url: str,
     *,
     headers: Mapping[str, str],
-    **options: Unpack[RequestOptions],
+    **options: Unpack[ReadOptions],
 ) -> object:
     """Send a request and return the body parsed as JSON (as `request_bytes`).
 

@@ -10,7 +10,7 @@ root, voices the service has, what HD voices take, the service's limit on
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 import math
 import re
@@ -106,7 +106,7 @@ _ATTRIBUTE_WHITESPACE_ESCAPES = str.maketrans({"\t": "&#9;", "\n": "&#10;"})
 _NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _SIGNED_PERCENT = re.compile(rf"([+-])({_NUMBER})%")
 _SIGNED_NUMBER = re.compile(rf"([+-])({_NUMBER})")
-_UNSIGNED_NUMBER = re.compile(_NUMBER)
+_UNSIGNED_NUMBER = re.compile(rf"({_NUMBER})")
 _SIGNED_HERTZ = re.compile(rf"([+-])({_NUMBER})hz", re.IGNORECASE)
 _UNSIGNED_HERTZ = re.compile(rf"({_NUMBER})hz", re.IGNORECASE)
 _SIGNED_SEMITONES = re.compile(rf"([+-])({_NUMBER})st", re.IGNORECASE)
@@ -536,6 +536,66 @@ def _invalid_ssml(message: str) -> InvalidRequestError:
     return InvalidRequestError(message, field="ssml")
 
 
+@dataclass(frozen=True, slots=True)
+class _ProsodyForm:
+    """One way to write a prosody value: signed (a change) or unsigned."""
+
+    pattern: re.Pattern[str]  # groups: sign and magnitude, or magnitude alone
+    bounds: tuple[Decimal, Decimal]
+    unit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Prosody:
+    """What one prosody attribute accepts; a bare number is a change in percent."""
+
+    field: str
+    constants: frozenset[str]
+    percent_range: tuple[Decimal, Decimal]
+    forms: tuple[_ProsodyForm, ...]
+    expectation: str
+
+
+_RATE = _Prosody(
+    field="rate",
+    constants=RATE_CONSTANTS,
+    percent_range=RATE_PERCENT_RANGE,
+    forms=(
+        _ProsodyForm(_SIGNED_PERCENT, RATE_PERCENT_RANGE, "%"),
+        _ProsodyForm(_UNSIGNED_NUMBER, RATE_MULTIPLIER_RANGE),
+    ),
+    expectation="expected x-slow, slow, medium, fast, x-fast, default, a change "
+    "from -50% to +100% or a multiplier from 0.5 to 2",
+)
+_PITCH = _Prosody(
+    field="pitch",
+    constants=PITCH_CONSTANTS,
+    percent_range=PITCH_PERCENT_RANGE,
+    forms=(
+        _ProsodyForm(_SIGNED_PERCENT, PITCH_PERCENT_RANGE, "%"),
+        _ProsodyForm(_SIGNED_HERTZ, PITCH_CHANGE_HERTZ_RANGE, "Hz"),
+        _ProsodyForm(_SIGNED_SEMITONES, PITCH_SEMITONE_RANGE, "st"),
+        _ProsodyForm(_UNSIGNED_HERTZ, PITCH_ABSOLUTE_HERTZ_RANGE, "Hz"),
+    ),
+    expectation="expected x-low, low, medium, high, x-high, default, a change "
+    "from -50% to +50%, a change in Hz such as +80Hz, a change from -12st to "
+    "+12st or a pitch such as 600Hz",
+)
+_VOLUME = _Prosody(
+    field="volume",
+    constants=VOLUME_CONSTANTS,
+    percent_range=VOLUME_PERCENT_RANGE,
+    forms=(
+        _ProsodyForm(_SIGNED_PERCENT, VOLUME_PERCENT_RANGE, "%"),
+        _ProsodyForm(_SIGNED_NUMBER, VOLUME_PERCENT_RANGE),
+        _ProsodyForm(_UNSIGNED_NUMBER, VOLUME_ABSOLUTE_RANGE),
+    ),
+    expectation="expected silent, x-soft, soft, medium, loud, x-loud, default, "
+    "a change from -100% to +100%, a change from -100 to +100 or a volume from "
+    "0 to 100",
+)
+
+
 def normalize_rate(value: str | float | int) -> str:
     """Check a speaking rate and write it the way SSML expects.
 
@@ -548,25 +608,7 @@ def normalize_rate(value: str | float | int) -> str:
         InvalidRequestError: `value` is none of these; `field` is ``"rate"``.
 
     """
-    field = "rate"
-    if _is_number(value):
-        return (
-            _signed_in_range(_decimal(value, field), RATE_PERCENT_RANGE, value, field)
-            + "%"
-        )
-    text = _text(value, field)
-    if text.lower() in RATE_CONSTANTS:
-        return text.lower()
-    if match := _SIGNED_PERCENT.fullmatch(text):
-        return _signed_match_in_range(match, RATE_PERCENT_RANGE, value, field) + "%"
-    if _UNSIGNED_NUMBER.fullmatch(text):
-        return _unsigned_in_range(Decimal(text), RATE_MULTIPLIER_RANGE, value, field)
-    raise _invalid_value(
-        field,
-        value,
-        "expected x-slow, slow, medium, fast, x-fast, default, a change from "
-        "-50% to +100% or a multiplier from 0.5 to 2",
-    )
+    return _normalize_prosody(value, _RATE)
 
 
 def normalize_pitch(value: str | float | int) -> str:
@@ -581,35 +623,7 @@ def normalize_pitch(value: str | float | int) -> str:
         InvalidRequestError: `value` is none of these; `field` is ``"pitch"``.
 
     """
-    field = "pitch"
-    if _is_number(value):
-        return (
-            _signed_in_range(_decimal(value, field), PITCH_PERCENT_RANGE, value, field)
-            + "%"
-        )
-    text = _text(value, field)
-    if text.lower() in PITCH_CONSTANTS:
-        return text.lower()
-    if match := _SIGNED_PERCENT.fullmatch(text):
-        return _signed_match_in_range(match, PITCH_PERCENT_RANGE, value, field) + "%"
-    if match := _SIGNED_HERTZ.fullmatch(text):
-        return (
-            _signed_match_in_range(match, PITCH_CHANGE_HERTZ_RANGE, value, field) + "Hz"
-        )
-    if match := _SIGNED_SEMITONES.fullmatch(text):
-        return _signed_match_in_range(match, PITCH_SEMITONE_RANGE, value, field) + "st"
-    if match := _UNSIGNED_HERTZ.fullmatch(text):
-        hertz = Decimal(match.group(1))
-        return (
-            _unsigned_in_range(hertz, PITCH_ABSOLUTE_HERTZ_RANGE, value, field) + "Hz"
-        )
-    raise _invalid_value(
-        field,
-        value,
-        "expected x-low, low, medium, high, x-high, default, a change from -50% "
-        "to +50%, a change in Hz such as +80Hz, a change from -12st to +12st or "
-        "a pitch such as 600Hz",
-    )
+    return _normalize_prosody(value, _PITCH)
 
 
 def normalize_volume(value: str | float | int) -> str:
@@ -624,27 +638,26 @@ def normalize_volume(value: str | float | int) -> str:
         InvalidRequestError: `value` is none of these; `field` is ``"volume"``.
 
     """
-    field = "volume"
+    return _normalize_prosody(value, _VOLUME)
+
+
+def _normalize_prosody(value: object, prosody: _Prosody) -> str:
+    field = prosody.field
     if _is_number(value):
-        return (
-            _signed_in_range(_decimal(value, field), VOLUME_PERCENT_RANGE, value, field)
-            + "%"
-        )
+        number = _decimal(value, field)
+        return _signed_in_range(number, prosody.percent_range, value, field) + "%"
     text = _text(value, field)
-    if text.lower() in VOLUME_CONSTANTS:
+    if text.lower() in prosody.constants:
         return text.lower()
-    if match := _SIGNED_PERCENT.fullmatch(text):
-        return _signed_match_in_range(match, VOLUME_PERCENT_RANGE, value, field) + "%"
-    if match := _SIGNED_NUMBER.fullmatch(text):
-        return _signed_match_in_range(match, VOLUME_PERCENT_RANGE, value, field)
-    if _UNSIGNED_NUMBER.fullmatch(text):
-        return _unsigned_in_range(Decimal(text), VOLUME_ABSOLUTE_RANGE, value, field)
-    raise _invalid_value(
-        field,
-        value,
-        "expected silent, x-soft, soft, medium, loud, x-loud, default, a change "
-        "from -100% to +100%, a change from -100 to +100 or a volume from 0 to 100",
-    )
+    for form in prosody.forms:
+        if match := form.pattern.fullmatch(text):
+            if form.pattern.groups == 2:
+                written = _signed_match_in_range(match, form.bounds, value, field)
+            else:
+                number = Decimal(match.group(1))
+                written = _unsigned_in_range(number, form.bounds, value, field)
+            return written + form.unit
+    raise _invalid_value(field, value, prosody.expectation)
 
 
 def normalize_style_degree(value: float | int | str) -> float:

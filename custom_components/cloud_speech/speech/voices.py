@@ -5,9 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 import difflib
-from typing import Any
+from typing import Any, Final
 
 from .models import Gender, Voice
+
+_GENDERS: Final = {gender.value.casefold(): gender for gender in Gender}
+
+
+def text_of(value: object) -> str:
+    """A voice list's text, stripped; "" for anything else."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def texts_of(value: object) -> tuple[str, ...]:
+    """The non-empty texts of a voice list's array; () for anything else."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(text for item in value if (text := text_of(item)))
+
+
+def gender_of(value: object) -> Gender:
+    """A voice list's gender, in any letter case; unknown for anything else."""
+    return _GENDERS.get(text_of(value).casefold(), Gender.UNKNOWN)
 
 
 def normalize_language_tag(tag: str) -> str:

@@ -162,9 +162,8 @@ def _parse_fmt(chunk: bytes) -> tuple[int, int, int, int]:
 class _Response:
     """One WAV response: its header is stripped, its whole frames let through."""
 
-    def __init__(self, check: Callable[[WavInfo], None], *, first: bool) -> None:
+    def __init__(self, check: Callable[[WavInfo], None]) -> None:
         self._check = check
-        self._first = first
         self._header = bytearray()  # bytes before the samples, while parsing
         self._info: WavInfo | None = None
         self._remaining: int | None = None  # sample bytes still to come, if known
@@ -172,7 +171,6 @@ class _Response:
 
     def feed(self, chunk: bytes) -> bytes:
         """Return the part of `chunk` that belongs in the joined stream."""
-        prefix = b""
         if self._info is None:
             self._header += chunk
             info = parse_wav_header(bytes(self._header))
@@ -181,10 +179,6 @@ class _Response:
             self._check(info)
             self._info = info
             self._remaining = info.data_size
-            if self._first:
-                prefix = wav_header(
-                    info.sample_rate, info.bits_per_sample, info.channels
-                )
             chunk = bytes(self._header[info.data_offset :])
             self._header.clear()
         if self._remaining is not None:
@@ -194,7 +188,7 @@ class _Response:
         samples = self._partial + chunk
         cut = len(samples) - len(samples) % self._info.block_align
         self._partial = samples[cut:]
-        return prefix + samples[:cut]
+        return samples[:cut]
 
     def finish(self) -> None:
         """Check that the response reached its samples; drop a partial frame."""
@@ -205,58 +199,17 @@ class _Response:
 class WavJoiner:
     """Turns the WAV responses of several requests into one WAV stream.
 
-    The first response's format decides the stream's; its header is
-    replaced by a streaming header and every later response contributes only
-    its samples, which must have the same format. Only whole frames are
-    passed on: a response ending in the middle of one loses that fragment
-    rather than shifting every later sample.
-
-    Two ways to use it, not to be mixed:
-
-    * in playback order, one response after the other: `feed` each chunk and
-      call `end_of_response` after each response;
-    * with responses fetched concurrently (a synthesis pipeline): wrap each
-      response's chunks with `response`, calling it in playback order.
+    Wrap each response's chunks with `response`, in playback order; the
+    wrapped responses may then be read concurrently (a synthesis pipeline),
+    and `stream` puts one streaming header before their samples. The first
+    format parsed decides the stream's; every response must have it. Only
+    whole frames are passed on: a response ending in the middle of one loses
+    that fragment rather than shifting every later sample.
     """
 
     def __init__(self) -> None:
         """Start with no response seen."""
         self._format: WavInfo | None = None  # the first format parsed
-        self._responses = 0
-        self._current: _Response | None = None
-
-    @property
-    def format(self) -> WavInfo | None:
-        """The format of the joined stream, once a header was parsed."""
-        return self._format
-
-    def feed(self, chunk: bytes) -> bytes:
-        """Take the next chunk of the current response.
-
-        Returns:
-            What to send on: the streaming header when the first response's
-            header is complete, then samples (possibly nothing for now).
-
-        Raises:
-            SpeechResponseError: The response is not a WAV file, or its
-                format differs from the first response's.
-
-        """
-        if self._current is None:
-            self._current = self._new_response()
-        return self._current.feed(chunk)
-
-    def end_of_response(self) -> None:
-        """Mark the end of the current response; the next chunk starts another.
-
-        Raises:
-            SpeechResponseError: The response ended before its samples began.
-
-        """
-        current, self._current = self._current, None
-        if current is None:
-            raise SpeechResponseError("The WAV audio ended before its samples")
-        current.finish()
 
     async def stream(self, audio: AsyncIterable[bytes]) -> AsyncGenerator[bytes]:
         """Consumer side of `response`: the streaming header, then `audio` as is."""
@@ -268,22 +221,17 @@ class WavJoiner:
             yield chunk
 
     def response(self, chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes]:
-        """Wrap one response's chunks: they come out as the joined stream needs them.
-
-        Call it in playback order (the first call gets the streaming
-        header); the wrapped responses may then be read concurrently.
+        """Wrap one response's chunks: only their whole frames of samples come out.
 
         Raises:
-            SpeechResponseError: While iterating, as `feed`.
+            SpeechResponseError: While iterating: the response is not a WAV
+                file, its format differs from the first one parsed, or it
+                ended before its samples.
 
         """
-        # Never the header-bearer: a dropped response (a wrong guess of the
-        # pipeline) would take the header with it. `stream` writes it.
-        return self._read(_Response(self._check, first=False), chunks)
-
-    def _new_response(self) -> _Response:
-        self._responses += 1
-        return _Response(self._check, first=self._responses == 1)
+        # The header goes out with `stream`, never with a response: a dropped
+        # response (a wrong guess of the pipeline) would take it along.
+        return self._read(_Response(self._check), chunks)
 
     async def _read(
         self, response: _Response, chunks: AsyncIterable[bytes]

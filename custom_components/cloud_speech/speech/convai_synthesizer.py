@@ -1,0 +1,131 @@
+"""Speaking through Convai: one WAV (or MP3) file per batch, joined into one stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterable
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+import logging
+
+from .convai import ConvaiClient, ConvaiEncoding, parse_encoding
+from .errors import EncodingNotSupportedError
+from .models import Voice
+from .pipeline import synthesize_pipelined
+from .streams import ReplayableText, closing, prepend
+from .synthesis import (
+    AudioStream,
+    Option,
+    SynthesisRequest,
+    VoiceCatalogSource,
+    choose_voice,
+)
+from .wav import WavJoiner
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvaiPlan:
+    """Everything decided about a Convai call before any request is made."""
+
+    voice: str
+    encoding: ConvaiEncoding
+
+    @property
+    def extension(self) -> str:
+        """The file extension of the audio."""
+        return self.encoding.value
+
+
+class ConvaiSynthesizer:
+    """Speaks plain text in sentence batches; falls back to WAV for voices without MP3."""
+
+    def __init__(self, client: ConvaiClient, voices: VoiceCatalogSource) -> None:
+        """Speak through `client`, with the voices `voices()` lists at the time."""
+        self._client = client
+        self._voices = voices
+        # Voices that refused MP3: asked for WAV from then on.
+        self._refuse_mp3: set[str] = set()
+
+    def choose_voice(self, request: SynthesisRequest) -> Voice:
+        """See `Synthesizer.choose_voice`."""
+        return choose_voice(self._voices(), request)
+
+    def prepare(self, request: SynthesisRequest, voice: Voice) -> ConvaiPlan:
+        """Pick the encoding the caller prefers if Convai has it, else the profile's."""
+        preferred = request.options.get(Option.PREFERRED_FORMAT)
+        encoding = (
+            ConvaiEncoding(preferred)
+            if isinstance(preferred, str) and preferred in tuple(ConvaiEncoding)
+            else _configured_encoding(request)
+        )
+        if voice.short_name in self._refuse_mp3:
+            encoding = ConvaiEncoding.WAV
+        return ConvaiPlan(voice.short_name, encoding)
+
+    def configured_extension(self, request: SynthesisRequest) -> str:
+        """See `Synthesizer.configured_extension`."""
+        return _configured_encoding(request).value
+
+    async def stream(self, plan: ConvaiPlan, text: AsyncIterable[str]) -> AudioStream:
+        """See `Synthesizer.stream`; in WAV when the voice refuses MP3.
+
+        Whether a voice speaks MP3 shows only in the first answer, and the
+        extension must be known before audio flows: for MP3 the first chunk
+        is awaited here, and on refusal the text is spoken again in WAV.
+        """
+        if plan.encoding is ConvaiEncoding.WAV:
+            return AudioStream(plan.extension, self._synthesize(plan, text))
+        replayable = ReplayableText(aiter(text))
+        audio = self._synthesize(plan, replayable.read())
+        try:
+            first = await anext(audio)
+        except EncodingNotSupportedError:
+            _LOGGER.debug("Voice %s refuses MP3; using WAV", plan.voice)
+            self._refuse_mp3.add(plan.voice)
+            wav = replace(plan, encoding=ConvaiEncoding.WAV)
+            return AudioStream(
+                wav.extension,
+                closing(self._synthesize(wav, replayable.read()), replayable),
+            )
+        except BaseException:
+            # Failed, or cancelled while waiting: the text is no longer wanted.
+            replayable.close()
+            raise
+        return AudioStream(plan.extension, closing(prepend(first, audio), replayable))
+
+    async def _synthesize(
+        self, plan: ConvaiPlan, text: AsyncIterable[str]
+    ) -> AsyncGenerator[bytes]:
+        client = self._client
+        if plan.encoding is not ConvaiEncoding.WAV:
+            async with aclosing(
+                synthesize_pipelined(
+                    text,
+                    lambda batch: client.synthesize(batch, plan.voice, plan.encoding),
+                )
+            ) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+            return
+
+        # Each answer is a whole WAV file: every batch's header is dropped, and
+        # one streaming header goes out before the first samples played.
+        joiner = WavJoiner()
+        async with (
+            aclosing(
+                synthesize_pipelined(
+                    text,
+                    lambda batch: joiner.response(
+                        client.synthesize(batch, plan.voice, plan.encoding)
+                    ),
+                )
+            ) as audio,
+            aclosing(joiner.stream(audio)) as chunks,
+        ):
+            async for chunk in chunks:
+                yield chunk
+
+
+def _configured_encoding(request: SynthesisRequest) -> ConvaiEncoding:
+    return parse_encoding(request.defaults.get(Option.ENCODING, ConvaiEncoding.WAV))
