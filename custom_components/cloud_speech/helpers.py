@@ -231,17 +231,9 @@ def translate_error(err: SpeechError, voice: Voice | None = None) -> Translation
 
 def call_error(err: SpeechError, voice: Voice | None = None) -> HomeAssistantError:
     """The error a call raises: bad input is the caller's to fix."""
-    translation = translate_error(err, voice)
-    kind = (
-        ServiceValidationError
-        if isinstance(err, InvalidRequestError)
-        else HomeAssistantError
-    )
-    return kind(
-        translation_domain=DOMAIN,
-        translation_key=translation.key,
-        translation_placeholders=translation.placeholders,
-    )
+    if isinstance(err, InvalidRequestError):
+        return _translated(ServiceValidationError, translate_error(err, voice))
+    return _translated(HomeAssistantError, translate_error(err, voice))
 
 
 def setup_error(
@@ -249,17 +241,17 @@ def setup_error(
 ) -> ConfigEntryAuthFailed | ConfigEntryError | ConfigEntryNotReady:
     """The error setting up an entry raises: reauth, a lasting fault, or retry."""
     if isinstance(err, InvalidRequestError):
-        return ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_config",
-            translation_placeholders={"error": str(err)},
+        return _translated(
+            ConfigEntryError, Translation("invalid_config", {"error": str(err)})
         )
-    translation = translate_error(err)
-    kind = (
-        ConfigEntryAuthFailed
-        if isinstance(err, SpeechAuthenticationError)
-        else ConfigEntryNotReady
-    )
+    if isinstance(err, SpeechAuthenticationError):
+        return _translated(ConfigEntryAuthFailed, translate_error(err))
+    return _translated(ConfigEntryNotReady, translate_error(err))
+
+
+def _translated[ErrorT: HomeAssistantError](
+    kind: type[ErrorT], translation: Translation
+) -> ErrorT:
     return kind(
         translation_domain=DOMAIN,
         translation_key=translation.key,

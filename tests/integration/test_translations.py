@@ -101,7 +101,7 @@ def test_every_static_key_the_code_names_has_a_message(path: Path) -> None:
     source = "".join(
         path_.read_text(encoding="utf-8") for path_ in INTEGRATION.glob("*.py")
     )
-    named = set(re.findall(r"translation_key=\"([a-z_]+)\"", source))
+    named = set(re.findall(r"(?:translation_key=|Translation\()\"([a-z_]+)\"", source))
     messages = exception_messages(path)
 
     assert named
