@@ -39,6 +39,7 @@ from custom_components.cloud_speech.speech.errors import (
 from custom_components.cloud_speech.speech.http import RetryPolicy, Timeouts
 from custom_components.cloud_speech.speech.models import Gender, Voice
 from tests.emulator import TEST_KEY, Emulator, EmulatorServer, Fault
+from tests.voice_data import YUNXI
 
 SSML = (
     '<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" '
@@ -686,34 +687,7 @@ async def test_seed_voices_are_parsed_exactly(
     }
 
     assert len(voices) == len(emulator.voices)
-    assert voices["zh-cn-YunxiNeural"] == Voice(
-        short_name="zh-cn-YunxiNeural",
-        display_name="Yunxi",
-        locale="zh-cn",
-        gender=Gender.MALE,
-        local_name="云希",
-        locale_name="Chinese (Mandarin, Simplified)",
-        secondary_locales=(),
-        styles=(
-            "narration-relaxed",
-            "embarrassed",
-            "fearful",
-            "cheerful",
-            "disgruntled",
-            "serious",
-            "angry",
-            "sad",
-            "depressed",
-            "chat",
-            "assistant",
-            "newscast",
-        ),
-        roles=("Narrator", "YoungAdultMale", "Boy"),
-        sample_rate=24000,
-        words_per_minute=293,
-        voice_type="Neural",
-        status="GA",
-    )
+    assert voices["zh-cn-YunxiNeural"] == YUNXI
     jenny = voices["en-US-JennyMultilingualNeural"]
     assert jenny.display_name == "Jenny Multilingual"
     assert jenny.gender is Gender.FEMALE

@@ -31,39 +31,11 @@ from custom_components.cloud_speech.speech.ssml import (
     validate_settings,
 )
 from custom_components.cloud_speech.speech.voices import VoiceCatalog
+from tests.voice_data import JENNY_MULTILINGUAL, YUNXI
 
 SSML = "{http://www.w3.org/2001/10/synthesis}"
 MSTTS = "{https://www.w3.org/2001/mstts}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-
-YUNXI = Voice(
-    short_name="zh-cn-YunxiNeural",
-    display_name="Yunxi",
-    locale="zh-cn",
-    gender=Gender.MALE,
-    styles=(
-        "narration-relaxed",
-        "embarrassed",
-        "fearful",
-        "cheerful",
-        "disgruntled",
-        "serious",
-        "angry",
-        "sad",
-        "depressed",
-        "chat",
-        "assistant",
-        "newscast",
-    ),
-    roles=("Narrator", "YoungAdultMale", "Boy"),
-)
-JENNY_MULTILINGUAL = Voice(
-    short_name="en-US-JennyMultilingualNeural",
-    display_name="Jenny Multilingual",
-    locale="en-US",
-    gender=Gender.FEMALE,
-    secondary_locales=("de-DE", "en-GB", "fr-FR", "zh-cn"),
-)
 
 # Every code point, surrogates and controls included, with XML's specials often.
 any_character = st.one_of(
@@ -1003,14 +975,14 @@ def test_validate_settings_accepts_the_languages_of_a_multilingual_voice(
 
 def test_validate_settings_rejects_a_language_the_voice_does_not_speak() -> None:
     settings = VoiceSettings(
-        voice=JENNY_MULTILINGUAL.short_name, spoken_language="ja-JP"
+        voice=JENNY_MULTILINGUAL.short_name, spoken_language="ga-IE"
     )
 
-    with pytest.raises(InvalidRequestError, match="does not speak 'ja-JP'") as raised:
+    with pytest.raises(InvalidRequestError, match="does not speak 'ga-IE'") as raised:
         validate_settings(settings, JENNY_MULTILINGUAL)
 
     assert raised.value.field == "language"
-    assert raised.value.value == "ja-JP"
+    assert raised.value.value == "ga-IE"
 
 
 def test_validated_settings_build_ssml_the_service_accepts() -> None:
