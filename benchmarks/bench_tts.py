@@ -27,7 +27,13 @@ import pytest
 from sentence_stream import SentenceBoundaryDetector
 
 from benchmarks import report
-from benchmarks.conftest import CORE_ENGINE, ENTITY_ID, Bench
+from benchmarks.conftest import (
+    CORE_ENGINE,
+    ENTITY_ID,
+    MP3_BYTES_PER_SECOND,
+    SERVICE_SPEEDS,
+    Bench,
+)
 from custom_components.cloud_speech.speech.ssml import build_ssml
 from custom_components.cloud_speech.tts import AzureSpeechEntity
 from tests.e2e.harness import (
@@ -46,6 +52,9 @@ from tests.emulator.audio import mp3_frame_count
 #: Measured runs per figure (warm-up runs come on top).
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 WARMUP = 2
+#: Whole streamed replies per service speed: each lasts as long as its audio.
+STREAM_RUNS = int(os.environ.get("BENCH_STREAM_RUNS", "3"))
+SPEAK_RUNS = 5  # a count, the same every run
 CONCURRENT = int(os.environ.get("BENCH_CONCURRENT", "200"))
 
 #: LLM-like text streaming: 4-character deltas every 33 ms (about 30 tokens/s).
@@ -308,6 +317,25 @@ async def first_audio_of_stream(
 
 async def test_streaming(bench: Bench) -> None:
     """LLM-like deltas: first audio after the first sentence is complete."""
+    figures: dict[str, Any] = {}
+    for speed in SERVICE_SPEEDS:
+        await bench.pace(speed)
+        figures[speed] = await streaming_first_audio(bench)
+    await bench.pace("fast")
+    for speed, figure in figures.items():
+        for sentences in (1, 20):
+            print(
+                f"stream {speed} {sentences:>2} sentence(s): first audio "
+                f"{report.ms(figure[sentences]['first_audio'][0])} after sentence 1 "
+                f"(p95 {report.ms(figure[sentences]['first_audio'][1])}); detector "
+                f"wait {report.ms(figure[sentences]['detector_wait'][0])}; after "
+                f"detection {report.ms(figure[sentences]['after_detection'][0])}"
+            )
+        print(f"stream {speed} ratio 20/1: {figure['ratio']:.3f}")
+    report.SECTIONS["streaming"] = figures
+
+
+async def streaming_first_audio(bench: Bench) -> dict[Any, Any]:
     samples: dict[int, list[float]] = {1: [], 20: []}
     lags: dict[int, list[float]] = {1: [], 20: []}
     for run in range(WARMUP + RUNS):
@@ -323,7 +351,7 @@ async def test_streaming(bench: Bench) -> None:
                 lags[sentences].append(
                     0.0 if emitted is None else (emitted - completing) * DELTA_INTERVAL
                 )
-    figures = {
+    figures: dict[Any, Any] = {
         sentences: {
             "runs": len(values),
             "first_audio": percentiles(values),
@@ -338,16 +366,84 @@ async def test_streaming(bench: Bench) -> None:
         for sentences, values in samples.items()
     }
     figures["ratio"] = report.median(samples[20]) / report.median(samples[1])
-    for sentences in (1, 20):
+    return figures
+
+
+# --- 3b: batches of a streamed reply, by the audio clock ------------------------
+
+
+@dataclass
+class Playback:
+    """A whole streamed reply at the consumer: chunk arrival times and sizes."""
+
+    arrivals: list[tuple[float, int]] = field(default_factory=list)
+
+    def underrun(self) -> float:
+        """How far a player started at the first byte ever got past the audio.
+
+        Playing in real time from the first chunk's arrival, the player has
+        played `t - t0` seconds when chunk i arrives at `t`, and has had the
+        audio of chunks 0..i-1 only: the gap is the difference, when positive.
+        """
+        start = self.arrivals[0][0]
+        received = 0.0
+        worst = 0.0
+        for arrived, size in self.arrivals:
+            worst = max(worst, (arrived - start) - received)
+            received += size / MP3_BYTES_PER_SECOND
+        return worst
+
+
+async def play_streamed_reply(bench: Bench, run: int) -> tuple[int, Playback]:
+    """Stream a 20-sentence reply at the agent's pace; (synthesis requests, playback)."""
+    await bench.reset()
+    deltas = split_deltas(reply(5000 + run, 20))
+    completing, _ = boundary_delta(deltas, first_sentence(5000 + run))
+    stream = tts.async_create_stream(bench.hass, ENTITY_ID, options=MP3)
+    stream.async_set_message_stream(llm(deltas, completing, {}))
+    playback = Playback()
+    async for chunk in stream.async_stream_result():
+        if chunk:
+            playback.arrivals.append((time.perf_counter(), len(chunk)))
+    stats = await bench.stats()
+    return int(stats["requests"].get("synthesis", 0)), playback
+
+
+async def test_streaming_batches(bench: Bench) -> None:
+    """Requests per streamed reply and playback underrun, at two service speeds.
+
+    A run lasts as long as its audio (the last batch goes when the audio
+    ahead runs low), about 37 s: STREAM_RUNS runs per speed, not RUNS.
+    """
+    figures: dict[str, Any] = {}
+    for speed in SERVICE_SPEEDS:
+        await bench.pace(speed)
+        requests: list[int] = []
+        underruns: list[float] = []
+        for run in range(STREAM_RUNS):
+            count, playback = await play_streamed_reply(bench, run)
+            requests.append(count)
+            underruns.append(playback.underrun())
+        figures[speed] = {
+            "runs": STREAM_RUNS,
+            "requests": requests,
+            "underrun_max": max(underruns),
+            "underrun_median": report.median(underruns),
+        }
         print(
-            f"stream {sentences:>2} sentence(s): first audio "
-            f"{report.ms(figures[sentences]['first_audio'][0])} after sentence 1 "
-            f"(p95 {report.ms(figures[sentences]['first_audio'][1])}); detector wait "
-            f"{report.ms(figures[sentences]['detector_wait'][0])}; after detection "
-            f"{report.ms(figures[sentences]['after_detection'][0])}"
+            f"stream {speed}: requests per 20-sentence reply {requests}; underrun "
+            f"max {report.ms(max(underruns))}, median "
+            f"{report.ms(report.median(underruns))}"
         )
-    print(f"stream ratio 20/1: {figures['ratio']:.3f}")
-    report.SECTIONS["streaming"] = figures
+    await bench.pace("fast")
+    speak_requests = []
+    for run in range(SPEAK_RUNS):
+        await bench.reset()
+        await fetch(bench, ENTITY_ID, message=reply(6000 + run, 5))
+        speak_requests.append(int((await bench.stats())["requests"]["synthesis"]))
+    figures["speak_5"] = speak_requests
+    print(f"tts.speak 5 sentences: requests {speak_requests}")
+    report.SECTIONS["streaming_batches"] = figures
 
 
 # --- 4: concurrency -------------------------------------------------------------

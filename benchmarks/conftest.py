@@ -49,6 +49,14 @@ from tests.emulator.hosts import classify_host
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
+#: 24 kHz 96 kbit/s MP3, the entry's format: bytes of one second of audio.
+MP3_BYTES_PER_SECOND = 12_000.0
+#: Service speeds the streaming batches are measured at: (first byte, x real time).
+SERVICE_SPEEDS: dict[str, tuple[float, float]] = {
+    "fast": (0.150, 10.0),
+    "slow": (1.0, 2.0),
+}
+
 #: How the emulator is configured; see RESULTS.md for why.
 EMULATOR_CONFIG: dict[str, float] = {
     "first_byte_delay": 0.150,
@@ -89,6 +97,17 @@ class EmulatorProcess:
 
     async def reset(self, session: aiohttp.ClientSession) -> None:
         async with session.post(f"{self.control_url}/reset") as response:
+            await response.read()
+
+    async def pace(
+        self, session: aiohttp.ClientSession, first_byte_delay: float, speed: float
+    ) -> None:
+        """Answer after `first_byte_delay` s, then stream at `speed` x real time."""
+        body = {
+            "first_byte_delay": first_byte_delay,
+            "bytes_per_second": speed * MP3_BYTES_PER_SECOND,
+        }
+        async with session.post(f"{self.control_url}/pace", json=body) as response:
             await response.read()
 
 
@@ -175,6 +194,10 @@ class Bench:
 
     async def reset(self) -> None:
         await self.emulator.reset(self.control)
+
+    async def pace(self, speed: str) -> None:
+        """Set the emulator to one of `SERVICE_SPEEDS`."""
+        await self.emulator.pace(self.control, *SERVICE_SPEEDS[speed])
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,8 @@ Control API (plain HTTP on the control port):
                  seconds, and the server-side timings recorded since the last
                  call (which clears them)
     POST /reset  forget recorded requests and timings, restart the peak count
+    POST /pace   set `first_byte_delay` and `bytes_per_second` (JSON body):
+                 the service speed the streaming batches are measured at
 
 The emulator's own first-byte time of a request is measured here, from the
 moment its headers have been parsed (middleware entry) to the moment the
@@ -112,9 +114,16 @@ def _control_app(emulator: Emulator, timings: Timings) -> web.Application:
         timings.records = []
         return web.json_response({"ok": True})
 
+    async def pace(request: web.Request) -> web.Response:
+        body = await request.json()
+        emulator.first_byte_delay = float(body["first_byte_delay"])
+        emulator.bytes_per_second = float(body["bytes_per_second"])
+        return web.json_response({"ok": True})
+
     app = web.Application()
     app.router.add_get("/stats", stats)
     app.router.add_post("/reset", reset)
+    app.router.add_post("/pace", pace)
     return app
 
 

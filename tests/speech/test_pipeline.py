@@ -12,11 +12,17 @@ from custom_components.cloud_speech.speech.errors import (
     SpeechConnectionError,
     SpeechError,
 )
+from custom_components.cloud_speech.speech.formats import get_format
 from custom_components.cloud_speech.speech.pipeline import (
     join_sentences,
     split_long_sentence,
     synthesize_pipelined,
 )
+
+# What the recording synthesizer "speaks" is its text: a few bytes, far less
+# than a second of MP3, so the audio clock never holds a batch back here
+# (tests/speech/test_pipeline_batching.py times batches).
+MP3 = get_format("audio-24khz-96kbitrate-mono-mp3")
 
 
 class RecordingSynthesizer:
@@ -65,7 +71,9 @@ async def test_first_sentence_alone_then_the_rest_batched_in_order() -> None:
 
     audio = await collect(
         synthesize_pipelined(
-            deltas("Hello. Two is here. Three is here. Four is here."), synthesizer
+            deltas("Hello. Two is here. Three is here. Four is here."),
+            synthesizer,
+            audio_format=MP3,
         )
     )
 
@@ -82,7 +90,7 @@ async def test_llm_deltas_start_speaking_at_the_first_complete_sentence() -> Non
     reply = "Sure. " + " ".join(f"Sentence number {n} is here." for n in range(20))
     pieces = [reply[i : i + 4] for i in range(0, len(reply), 4)]
 
-    stream = synthesize_pipelined(deltas(*pieces), synthesizer)
+    stream = synthesize_pipelined(deltas(*pieces), synthesizer, audio_format=MP3)
     first = await anext(stream)
     # Only "Sure." can have been requested when its audio arrives.
     assert synthesizer.batches == ["Sure."]
@@ -107,7 +115,7 @@ def synthesizer_stream(
     text: str, synthesizer: RecordingSynthesizer, max_characters: int
 ) -> AsyncIterator[bytes]:
     return synthesize_pipelined(
-        deltas(text), synthesizer, max_characters=max_characters
+        deltas(text), synthesizer, audio_format=MP3, max_characters=max_characters
     )
 
 
@@ -131,7 +139,10 @@ async def test_a_single_enormous_word_is_cut_to_request_size() -> None:
 async def test_failure_in_a_later_batch_fails_the_stream_after_earlier_audio() -> None:
     synthesizer = RecordingSynthesizer(fail_on="Three")
     stream = synthesize_pipelined(
-        deltas("Hello. Two is here. Three is here."), synthesizer, max_characters=12
+        deltas("Hello. Two is here. Three is here."),
+        synthesizer,
+        audio_format=MP3,
+        max_characters=12,
     )
 
     received: list[bytes] = []
@@ -152,7 +163,9 @@ async def test_failure_of_the_text_source_fails_the_stream() -> None:
         raise RuntimeError("agent crashed")
 
     with pytest.raises(RuntimeError, match="agent crashed"):
-        await collect(synthesize_pipelined(broken(), RecordingSynthesizer()))
+        await collect(
+            synthesize_pipelined(broken(), RecordingSynthesizer(), audio_format=MP3)
+        )
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n"])
@@ -160,7 +173,7 @@ async def test_nothing_to_say_is_an_invalid_request(text: str) -> None:
     synthesizer = RecordingSynthesizer()
 
     with pytest.raises(InvalidRequestError) as err:
-        await collect(synthesize_pipelined(deltas(text), synthesizer))
+        await collect(synthesize_pipelined(deltas(text), synthesizer, audio_format=MP3))
 
     assert err.value.field == "message"
     assert synthesizer.batches == []
@@ -169,7 +182,9 @@ async def test_nothing_to_say_is_an_invalid_request(text: str) -> None:
 async def test_closing_the_stream_cancels_requests_in_flight() -> None:
     synthesizer = RecordingSynthesizer()
     stream = synthesize_pipelined(
-        deltas("Hello. Two is here. Three is here. Four.", pause=0.01), synthesizer
+        deltas("Hello. Two is here. Three is here. Four.", pause=0.01),
+        synthesizer,
+        audio_format=MP3,
     )
     await anext(stream)
     synthesizer.release.clear()  # later requests hang until cancelled
@@ -200,7 +215,7 @@ async def test_a_finished_first_sentence_is_sent_before_the_next_one_begins() ->
         await gate.wait()  # the next token is late
         yield " The door is locked."
 
-    stream = synthesize_pipelined(reply(), synthesizer)
+    stream = synthesize_pipelined(reply(), synthesizer, audio_format=MP3)
     first = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0.01)
     assert synthesizer.batches == ["Hi there."]  # requested on the guess
@@ -224,7 +239,7 @@ async def test_a_wrong_guess_is_dropped_and_never_heard(
     synthesizer = RecordingSynthesizer()
 
     audio = await collect(
-        synthesize_pipelined(deltas(*pieces, pause=0.01), synthesizer)
+        synthesize_pipelined(deltas(*pieces, pause=0.01), synthesizer, audio_format=MP3)
     )
 
     assert synthesizer.batches[0] == pieces[0]  # the guess was requested...
@@ -238,14 +253,16 @@ async def test_a_guess_fails_cleanly_when_the_text_source_breaks() -> None:
         raise RuntimeError("agent crashed")
 
     with pytest.raises(RuntimeError, match="agent crashed"):
-        await collect(synthesize_pipelined(broken(), RecordingSynthesizer()))
+        await collect(
+            synthesize_pipelined(broken(), RecordingSynthesizer(), audio_format=MP3)
+        )
 
 
 async def test_a_synthesizer_that_fails_at_once_fails_the_stream() -> None:
     def synthesize(batch: str) -> AsyncIterator[bytes]:
         raise ValueError("cannot even build the request")
 
-    stream = synthesize_pipelined(deltas("Hello there."), synthesize)
+    stream = synthesize_pipelined(deltas("Hello there."), synthesize, audio_format=MP3)
 
     with pytest.raises(ValueError, match="cannot even build"):
         async with asyncio.timeout(2):
@@ -257,7 +274,7 @@ async def test_a_text_source_cancelled_on_its_own_fails_the_stream() -> None:
         yield "Hello there. "
         raise asyncio.CancelledError
 
-    stream = synthesize_pipelined(torn_down(), RecordingSynthesizer())
+    stream = synthesize_pipelined(torn_down(), RecordingSynthesizer(), audio_format=MP3)
 
     with pytest.raises(SpeechError):
         async with asyncio.timeout(2):

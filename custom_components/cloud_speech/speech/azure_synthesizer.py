@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .azure import AzureSpeechClient
+from .batching import ServiceHistory
 from .errors import InvalidRequestError
 from .formats import (
     DEFAULT_MP3_FORMAT_NAME,
@@ -56,10 +57,20 @@ class AzurePlan:
 class AzureSynthesizer:
     """Speaks plain text in sentence batches, and SSML documents whole."""
 
-    def __init__(self, client: AzureSpeechClient, voices: VoiceCatalogSource) -> None:
-        """Speak through `client`, with the voices `voices()` lists at the time."""
+    def __init__(
+        self,
+        client: AzureSpeechClient,
+        voices: VoiceCatalogSource,
+        history: ServiceHistory | None = None,
+    ) -> None:
+        """Speak through `client`, with the voices `voices()` lists at the time.
+
+        `history` is how the service answered recently: share one among the
+        synthesizers of one resource, so that a new stream starts knowing it.
+        """
         self._client = client
         self._voices = voices
+        self._history = ServiceHistory() if history is None else history
 
     def choose_voice(self, request: SynthesisRequest) -> Voice:
         """See `Synthesizer.choose_voice`."""
@@ -185,7 +196,11 @@ class AzureSynthesizer:
                 build_ssml(batch, plan.settings), audio_format.name
             )
 
-        async with aclosing(synthesize_pipelined(batches, synthesize)) as chunks:
+        async with aclosing(
+            synthesize_pipelined(
+                batches, synthesize, audio_format=audio_format, history=self._history
+            )
+        ) as chunks:
             async for chunk in chunks:
                 yield chunk
 

@@ -6,10 +6,12 @@ from collections.abc import AsyncGenerator, AsyncIterable
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 import logging
+from typing import Final
 
+from .batching import ServiceHistory
 from .convai import ConvaiClient, ConvaiEncoding, parse_encoding
 from .errors import EncodingNotSupportedError
-from .models import Voice
+from .models import AudioFormat, Codec, Container, Voice
 from .pipeline import synthesize_pipelined
 from .streams import ReplayableText, closing, prepend
 from .synthesis import (
@@ -22,6 +24,18 @@ from .synthesis import (
 from .wav import WavJoiner
 
 _LOGGER = logging.getLogger(__name__)
+
+# The audio the pipeline sees, for timing it (speech/batching.py). No Convai
+# page names a rate or a bitrate. WAV is 16-bit mono PCM (assumption, see
+# tests/emulator/FIDELITY.md) at 22,050 or 24,000 Hz: counted at 24,000, a
+# 22,050 Hz voice's audio is taken for 8 % less than it is, which sends
+# batches early, never late. Each response's header is dropped by the
+# joiner, so the pipeline sees bare samples. MP3 is timed by its text alone
+# (the pipeline's default: no bitrate known), which also errs early.
+_WAV_TIMING: Final = AudioFormat(
+    "convai-wav-samples", Container.RAW, Codec.PCM, 24000, "wav", bits_per_sample=16
+)
+_MP3_TIMING: Final = AudioFormat("convai-mp3", Container.MP3, Codec.MP3, 24000, "mp3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +54,20 @@ class ConvaiPlan:
 class ConvaiSynthesizer:
     """Speaks plain text in sentence batches; falls back to WAV for voices without MP3."""
 
-    def __init__(self, client: ConvaiClient, voices: VoiceCatalogSource) -> None:
-        """Speak through `client`, with the voices `voices()` lists at the time."""
+    def __init__(
+        self,
+        client: ConvaiClient,
+        voices: VoiceCatalogSource,
+        history: ServiceHistory | None = None,
+    ) -> None:
+        """Speak through `client`, with the voices `voices()` lists at the time.
+
+        `history` is how the service answered recently: share one among the
+        synthesizers of one account, so that a new stream starts knowing it.
+        """
         self._client = client
         self._voices = voices
+        self._history = ServiceHistory() if history is None else history
         # Voices that refused MP3: asked for WAV from then on.
         self._refuse_mp3: set[str] = set()
 
@@ -103,6 +127,7 @@ class ConvaiSynthesizer:
                 synthesize_pipelined(
                     text,
                     lambda batch: client.synthesize(batch, plan.voice, plan.encoding),
+                    history=self._history,
                 )
             ) as chunks:
                 async for chunk in chunks:
@@ -119,6 +144,8 @@ class ConvaiSynthesizer:
                     lambda batch: joiner.response(
                         client.synthesize(batch, plan.voice, plan.encoding)
                     ),
+                    audio_format=_WAV_TIMING,
+                    history=self._history,
                 )
             ) as audio,
             aclosing(joiner.stream(audio)) as chunks,

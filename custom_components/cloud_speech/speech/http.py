@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -55,7 +56,19 @@ _REDACTED: Final = "***"
 HEADER_SAFE_RE: Final = re.compile(r"[\x20-\x7e]*")
 
 type Sleep = Callable[[float], Awaitable[None]]
+
 type ReasonParser = Callable[[str], str | None]
+
+# Who waits out a 429 that says when to come back (`Retry-After`). Unset, or
+# answering False: the retry policy, up to `RetryPolicy.max_retry_after`. The
+# sentence pipeline sets it in each request's task: once audio is playing it
+# answers True and the 429 is raised at once, because it waits only as long as
+# the audio ahead lasts and sends the refused sentences with its next batch
+# (speech/batching.py). A context variable, because the clients between them
+# (azure.py, convai.py) need not know. Voice lists and tokens never set it.
+RATE_LIMIT_HANDOFF: ContextVar[Callable[[float], bool] | None] = ContextVar(
+    "rate_limit_handoff", default=None
+)
 
 
 class CredentialsRefused(str):
@@ -489,7 +502,8 @@ class _Request:
                 return await attempt()
             except SpeechError as err:
                 delay = self.retry.delay(err, attempts)
-                if delay is None:
+                # The caller is asked first: it may wait longer than the policy.
+                if _caller_waits(err) or delay is None:
                     raise
                 _LOGGER.debug(
                     "Retrying %s in %.2f s (attempt %d of %d failed): %s",
@@ -512,6 +526,18 @@ class _Request:
             ) from None
         except (aiohttp.ClientError, OSError) as err:
             raise _connection_error(self.host, err) from None
+
+
+def _caller_waits(error: SpeechError) -> bool:
+    """Whether the caller waits out this 429 itself (see `RATE_LIMIT_HANDOFF`)."""
+    handoff = RATE_LIMIT_HANDOFF.get()
+    retry_after = getattr(error, "retry_after", None)
+    return (
+        handoff is not None
+        and isinstance(error, SpeechRateLimitedError)
+        and retry_after is not None
+        and handoff(retry_after)
+    )
 
 
 async def stream_audio(
@@ -552,7 +578,8 @@ async def stream_audio(
         SpeechAuthenticationError: HTTP 401/403, or a 400/415 whose reason
             is `CredentialsRefused`.
         SpeechRateLimitedError: HTTP 429 after the retries, or at once when
-            ``Retry-After`` exceeds `RetryPolicy.max_retry_after`.
+            ``Retry-After`` exceeds `RetryPolicy.max_retry_after` or the
+            caller waits it out itself (`RATE_LIMIT_HANDOFF`).
         SpeechBadRequestError: HTTP 400/415.
         SpeechServiceError: HTTP 5xx after the retries, or another status.
         SpeechTimeoutError: No first chunk in time, or a stall mid-stream.
