@@ -1208,3 +1208,56 @@ async def test_no_error_reveals_the_key(
         SpeechConnectionError,
         SpeechResponseError,
     }
+
+
+# --- the accepted-request hook (usage meter) ------------------------------------
+
+
+async def test_each_accepted_synthesis_reports_its_ssml_once(
+    make_client: Callable[..., AzureSpeechClient], emulator: Emulator
+) -> None:
+    accepted: list[str] = []
+    client = make_client(auth_mode=AuthMode.TOKEN, on_accepted=accepted.append)
+    emulator.chunk_size = 64
+
+    await client.async_get_voices()
+    audio = await speak(client)
+
+    # Once per request, not per chunk; never for the token or the voice list.
+    assert len(audio) > emulator.chunk_size
+    assert accepted == [SSML]
+
+
+async def test_refused_and_retried_requests_are_not_reported(
+    make_client: Callable[..., AzureSpeechClient], emulator: Emulator
+) -> None:
+    accepted: list[str] = []
+    client = make_client(auth_mode=AuthMode.TOKEN, on_accepted=accepted.append)
+    emulator.inject(Fault(status=400))
+    with pytest.raises(SpeechBadRequestError):
+        await speak(client)
+    assert accepted == []
+
+    # A 429 retried, and a token renewed after a 401: one accepted request each.
+    emulator.inject(Fault(status=429, headers={"Retry-After": "0"}))
+    await speak(client)
+    emulator.expire_tokens()
+    await speak(client)
+
+    statuses = [r.status for r in emulator.requests_for("synthesis")]
+    assert statuses == [400, 429, 200, 401, 200]
+    assert accepted == [SSML, SSML]
+
+
+async def test_a_stream_broken_after_it_began_was_accepted(
+    make_client: Callable[..., AzureSpeechClient], emulator: Emulator
+) -> None:
+    """Azure bills accepted requests "regardless of whether audio output is produced"."""
+    accepted: list[str] = []
+    client = make_client(on_accepted=accepted.append)
+    emulator.inject(Fault(cut_after=100))
+
+    with pytest.raises(SpeechConnectionError):
+        await speak(client)
+
+    assert accepted == [SSML]

@@ -1049,3 +1049,46 @@ def test_text_of_nothing_but_a_lone_surrogate_is_refused(client: ConvaiClient) -
         client.synthesize("\ud83d", "en-US-JennyNeural")
 
     assert err.value.field == "message"
+
+
+# --- the accepted-request hook (usage meter) ------------------------------------
+
+
+async def test_each_accepted_synthesis_reports_its_transcript_once(
+    emulator_session: aiohttp.ClientSession, emulator: Emulator
+) -> None:
+    accepted: list[str] = []
+    client = ConvaiClient(
+        emulator_session, api_key=CONVAI_TEST_KEY, on_accepted=accepted.append
+    )
+    emulator.chunk_size = 64
+
+    await client.async_get_voices()
+    audio = await read_all(client.synthesize("Hello 你好.", "en-US-JennyNeural"))
+
+    assert len(audio) > emulator.chunk_size
+    assert accepted == ["Hello 你好."]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(target="convai_synthesis", status=400),
+        Fault(target="convai_synthesis", status=200, body='{"ERROR": "voice"}'),
+        Fault(target="convai_synthesis", status=200, body="<html>proxy</html>"),
+    ],
+    ids=["http-400", "http-200-json-error", "http-200-not-audio"],
+)
+async def test_refusals_are_not_reported(
+    emulator_session: aiohttp.ClientSession, emulator: Emulator, fault: Fault
+) -> None:
+    accepted: list[str] = []
+    client = ConvaiClient(
+        emulator_session, api_key=CONVAI_TEST_KEY, on_accepted=accepted.append
+    )
+    emulator.inject(fault)
+
+    with pytest.raises(SpeechError):
+        await read_all(client.synthesize("Hello.", "en-US-JennyNeural"))
+
+    assert accepted == []

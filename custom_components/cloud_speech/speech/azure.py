@@ -222,6 +222,7 @@ class AzureSpeechClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        on_accepted: Callable[[str], None] | None = None,
     ) -> None:
         """Set up the client; no request is made.
 
@@ -237,6 +238,10 @@ class AzureSpeechClient:
             retry: Retry policy for transient failures.
             clock: Monotonic seconds, for token age (tests inject one).
             sleep: Waits between retries (tests inject a fast one).
+            on_accepted: Called with the SSML of each synthesis request the
+                service accepted (HTTP 200), once per request, as its audio
+                starts; Azure bills those, whether or not the audio is read
+                to the end (see `usage.billable_characters`).
 
         Raises:
             InvalidRequestError: `field` is ``"user_agent"``, ``"api_key"`` or
@@ -285,6 +290,7 @@ class AzureSpeechClient:
         self._user_agent = user_agent
         self._options = RequestOptions(timeouts=timeouts, retry=retry, sleep=sleep)
         self._clock = clock
+        self._on_accepted = on_accepted
         self._token: str | None = None
         self._token_time = 0.0
         # Serializes token fetches: concurrent callers wait for one request.
@@ -344,12 +350,11 @@ class AzureSpeechClient:
                 field="output_format",
                 value=output_format,
             )
-        return self._synthesize(ssml.encode(), output_format)
+        return self._synthesize(ssml, output_format)
 
-    async def _synthesize(
-        self, body: bytes, output_format: str
-    ) -> AsyncGenerator[bytes]:
+    async def _synthesize(self, ssml: str, output_format: str) -> AsyncGenerator[bytes]:
         """Stream one synthesis, renewing a rejected token once."""
+        body = ssml.encode()
         headers = {
             "Content-Type": "application/ssml+xml",
             "X-Microsoft-OutputFormat": output_format,
@@ -370,6 +375,9 @@ class AzureSpeechClient:
             ) as stream:
                 try:
                     async for chunk in stream:
+                        if not started and self._on_accepted is not None:
+                            # The first chunk comes only after an HTTP 200.
+                            self._on_accepted(ssml)
                         started = True
                         yield chunk
                 except SpeechAuthenticationError as err:

@@ -10,7 +10,7 @@ codes) are not in its documentation.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from contextlib import aclosing
 from enum import StrEnum
 import json
@@ -145,6 +145,7 @@ class ConvaiClient:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Sleep = asyncio.sleep,
+        on_accepted: Callable[[str], None] | None = None,
     ) -> None:
         """Set up the client; no request is made.
 
@@ -157,6 +158,10 @@ class ConvaiClient:
             timeouts: Request timeouts.
             retry: Retry policy for transient failures.
             sleep: Waits between retries (tests inject a fast one).
+            on_accepted: Called with the transcript of each synthesis request
+                the service accepted: an HTTP 200 carrying audio (a 200 with
+                a JSON error is a refusal), once per request, as its audio
+                starts.
 
         Raises:
             InvalidRequestError: `field` is ``"api_key"`` or ``"endpoint"``.
@@ -173,6 +178,7 @@ class ConvaiClient:
         self._base_url, self._host = normalize_base_url(base_url)
         self._session = session
         self._api_key = key
+        self._on_accepted = on_accepted
         self._options = RequestOptions(
             timeouts=timeouts, retry=retry, sleep=sleep, reason_parser=_reason
         )
@@ -252,10 +258,10 @@ class ConvaiClient:
             {"transcript": text, "voice": voice.strip(), "encoding": encoding.value},
             ensure_ascii=False,
         ).encode()
-        return self._synthesize(body, encoding)
+        return self._synthesize(body, text, encoding)
 
     async def _synthesize(
-        self, body: bytes, encoding: ConvaiEncoding
+        self, body: bytes, text: str, encoding: ConvaiEncoding
     ) -> AsyncGenerator[bytes]:
         """Stream one synthesis, refusing a body that is not the audio asked for."""
         async with aclosing(
@@ -280,6 +286,8 @@ class ConvaiClient:
                 raise _refused(str(err), err.reason, encoding) from None
             if not _is_audio(start, encoding):
                 await self._not_audio(start, stream, encoding)
+            if self._on_accepted is not None:
+                self._on_accepted(text)
             yield start
             async for chunk in stream:
                 yield chunk
