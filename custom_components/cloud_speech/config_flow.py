@@ -1,9 +1,12 @@
-"""Config flow for Cloud Speech: service → credentials → language → voice.
+"""Config flow for Cloud Speech: service → credentials → the first voice profile.
 
-Each step has its own handler; credential_forms.py says what the credential
-forms ask and the entry data they give, voice_forms.py the voice forms. One
-check serves every set of credentials: fetching the voice list proves the key
-works and gives the voices to choose from.
+The entry is the account (service, cloud, region or endpoint, key); each voice
+profile is a config subentry with its own TTS entity, added and changed by
+VoiceProfileSubentryFlow (profile_flow.py). Each step has its own handler; credential_forms.py
+says what the credential forms ask and the entry data they give,
+voice_forms.py the voice forms. One check serves every set of credentials:
+fetching the voice list proves the key works and gives the voices to choose
+from.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from typing import Any, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
-    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlowWithReload,
+    ConfigSubentryData,
+    ConfigSubentryFlow,
+    OptionsFlow,
 )
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import callback
@@ -26,21 +30,17 @@ from . import CloudSpeechConfigEntry
 from .const import (
     CONF_AUTH_MODE,
     CONF_CLOUD,
-    CONF_ENCODING,
     CONF_ENDPOINT,
     CONF_LANGUAGE,
-    CONF_OUTPUT_FORMAT,
     CONF_SERVICE,
     CONF_VOICE,
     CONVAI_URL,
     CUSTOM_ENDPOINT_EXAMPLES,
-    DEFAULT_CONVAI_ENCODING,
-    DEFAULT_OUTPUT_FORMAT,
     DOMAIN,
-    OUTPUT_FORMATS,
     PORTAL_URLS,
     SERVICE_AZURE,
     SERVICE_CONVAI,
+    SUBENTRY_VOICE_PROFILE,
 )
 from .credential_forms import (
     PASSWORD_SELECTOR,
@@ -64,28 +64,26 @@ from .helpers import (
     resource_name,
     unique_id_for,
 )
+from .profile_flow import VoiceProfileSubentryFlow
 from .speech.azure import AuthMode, AzureCloud
-from .speech.convai import ConvaiEncoding
-from .speech.models import Voice
-from .speech.voices import VoiceCatalog, voice_label
+from .speech.voices import VoiceCatalog
+from .usage_meter import allowance_fields, with_allowance
 from .voice_cache import VoiceCache
 from .voice_forms import (
+    chosen_voice,
     default_language,
     language_schema,
-    options_for_voice,
-    voice_and_format_schema,
+    profile_title,
     voice_schema,
-    voice_settings_errors,
-    voice_settings_for,
-    voice_settings_schema,
-    without_voice_settings,
 )
 
 
 class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add, re-authenticate or reconfigure a speech service."""
 
-    VERSION = 1
+    # 2: the voice moved from the entry's options to voice profile subentries.
+    VERSION = 2
+    MINOR_VERSION = 1
 
     def __init__(self) -> None:
         """Start with nothing chosen."""
@@ -187,15 +185,24 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_voice(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the voice among those speaking the chosen language."""
+        """Ask for the voice of the first profile, among those speaking the language."""
         if user_input is not None:
+            voice = chosen_voice(self._voices, user_input[CONF_VOICE])
             return self.async_create_entry(
                 title=entry_title(self._data),
                 data=self._data,
-                options={
-                    CONF_VOICE: user_input[CONF_VOICE],
-                    CONF_LANGUAGE: self._language,
-                },
+                subentries=[
+                    ConfigSubentryData(
+                        subentry_type=SUBENTRY_VOICE_PROFILE,
+                        title=profile_title(None, voice),
+                        data={
+                            CONF_VOICE: voice.short_name,
+                            CONF_LANGUAGE: self._language,
+                        },
+                        # Two profiles may share a voice, spoken differently.
+                        unique_id=None,
+                    )
+                ],
             )
         voices = self._voices.voices_for(self._language)
         return self.async_show_form(
@@ -226,10 +233,11 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
                 unique_id = unique_id_for(data)
                 if self._belongs_to_another_entry(unique_id, entry):
                     return self.async_abort(reason="already_configured")
-                return self.async_update_reload_and_abort(
+                return self._async_update_and_reload(
                     entry,
-                    data_updates={CONF_API_KEY: data[CONF_API_KEY]},
+                    data={**entry.data, CONF_API_KEY: data[CONF_API_KEY]},
                     unique_id=unique_id,
+                    title=entry.title,
                 )
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -324,8 +332,17 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(
         config_entry: CloudSpeechConfigEntry,
     ) -> CloudSpeechOptionsFlow:
-        """Choose the voice and how it speaks."""
+        """Settings of the account; voices are set in its profiles."""
         return CloudSpeechOptionsFlow()
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Voice profiles: "Add voice profile" on the entry."""
+        return {SUBENTRY_VOICE_PROFILE: VoiceProfileSubentryFlow}
 
     # --- shared by the credential steps ----------------------------------------
 
@@ -356,8 +373,25 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
         # The entry now talks to another resource: its voices, not the
         # cached ones of the old resource, are what setup must use.
         await VoiceCache(self.hass, entry.entry_id).async_save(self._voices.voices)
-        return self.async_update_reload_and_abort(
+        return self._async_update_and_reload(
             entry, data=data, unique_id=unique_id, title=entry_title(data)
+        )
+
+    def _async_update_and_reload(
+        self, entry: ConfigEntry, *, data: dict[str, Any], unique_id: str, title: str
+    ) -> ConfigFlowResult:
+        """Update the entry and reload it with the new data.
+
+        A loaded entry reloads itself on every change (its update listener,
+        which also brings up profiles as they are added); one whose setup
+        failed has no listener yet and is reloaded here.
+        """
+        if entry.update_listeners:
+            return self.async_update_and_abort(
+                entry, data=data, unique_id=unique_id, title=title
+            )
+        return self.async_update_reload_and_abort(
+            entry, data=data, unique_id=unique_id, title=title
         )
 
     def _belongs_to_another_entry(self, unique_id: str, entry: ConfigEntry) -> bool:
@@ -385,93 +419,26 @@ class CloudSpeechConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class CloudSpeechOptionsFlow(OptionsFlowWithReload):
-    """Choose the default voice and audio format (for Azure: how the voice speaks)."""
-
-    _voice: Voice  # chosen in the first step
-
-    def __init__(self) -> None:
-        """Start with nothing chosen."""
-        self._options: dict[str, Any] = {}
+class CloudSpeechOptionsFlow(OptionsFlow):
+    """Settings of the account as a whole; each voice profile has its own."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the Azure voice and the output format."""
-        entry: CloudSpeechConfigEntry = self.config_entry
-        if entry.state is not ConfigEntryState.LOADED:
-            # The voices come from the loaded entry.
-            return self.async_abort(reason="not_loaded")
-        if entry.data.get(CONF_SERVICE) == SERVICE_CONVAI:
-            return await self.async_step_convai()
+        """Show the account's settings; the entry reloads when they change."""
         if user_input is not None:
-            self._choose_voice(user_input)
-            if self._voice.is_high_definition:
-                # HD voices take no style or prosody: nothing more to ask.
-                return self.async_create_entry(
-                    data=without_voice_settings(self._options)
-                )
-            return await self.async_step_voice_settings()
-        return self._show_voice_form(
-            "init", CONF_OUTPUT_FORMAT, list(OUTPUT_FORMATS), DEFAULT_OUTPUT_FORMAT
-        )
-
-    async def async_step_convai(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for the Convai voice and encoding; Convai voices have no settings."""
-        if user_input is not None:
-            self._choose_voice(user_input)
-            return self.async_create_entry(data=self._options)
-        return self._show_voice_form(
-            "convai",
-            CONF_ENCODING,
-            [encoding.value for encoding in ConvaiEncoding],
-            DEFAULT_CONVAI_ENCODING,
-        )
-
-    async def async_step_voice_settings(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask how the chosen voice speaks."""
-        voice = self._voice
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            settings = voice_settings_for(voice, user_input)
-            # Shown on the fields rather than refused at each call.
-            if not (errors := voice_settings_errors(voice, settings)):
-                return self.async_create_entry(
-                    data=without_voice_settings(self._options) | settings
-                )
-        suggested = user_input or voice_settings_for(voice, self.config_entry.options)
+            return self.async_create_entry(
+                data=with_allowance(self.config_entry.options, user_input)
+            )
         return self.async_show_form(
-            step_id="voice_settings",
+            step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                voice_settings_schema(voice), suggested
-            ),
-            errors=errors,
-            description_placeholders={"voice": voice_label(voice)},
-        )
-
-    def _show_voice_form(
-        self, step_id: str, format_key: str, formats: list[str], default_format: str
-    ) -> ConfigFlowResult:
-        """The voice picker and the audio format picker (`format_key`)."""
-        entry: CloudSpeechConfigEntry = self.config_entry
-        schema = voice_and_format_schema(
-            entry.runtime_data.voices.voices, format_key, formats
-        )
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(
-                schema, {format_key: default_format, **entry.options}
+                account_options_schema(self.config_entry.data),
+                self.config_entry.options,
             ),
         )
 
-    def _choose_voice(self, user_input: Mapping[str, Any]) -> None:
-        entry: CloudSpeechConfigEntry = self.config_entry
-        # The selector only accepts the catalog's voices.
-        self._voice = {
-            voice.short_name: voice for voice in entry.runtime_data.voices.voices
-        }[user_input[CONF_VOICE]]
-        self._options = options_for_voice(self._voice, {**entry.options, **user_input})
+
+def account_options_schema(data: Mapping[str, Any]) -> vol.Schema:
+    """What the account's options form asks."""
+    return vol.Schema(allowance_fields(data))

@@ -20,7 +20,14 @@ CONF_REGION: Final = "region"
 CONF_ENDPOINT: Final = "endpoint"
 CONF_AUTH_MODE: Final = "auth_mode"
 
-# Entry options: how to speak. Per-call tts options use the same names.
+# Entry options (the account's): the billable characters a month may use,
+# for the usage meter's percentage and warnings; absent means no allowance.
+CONF_MONTHLY_ALLOWANCE: Final = "monthly_allowance"
+
+# Voice profiles: config subentries of this type, each one TTS entity. A
+# profile's data says how to speak (its title is its name); per-call tts
+# options use the same names.
+SUBENTRY_VOICE_PROFILE: Final = "voice_profile"
 CONF_LANGUAGE: Final = "language"
 CONF_VOICE: Final = "voice"
 CONF_STYLE: Final = "style"
@@ -32,8 +39,8 @@ CONF_VOLUME: Final = "volume"
 CONF_OUTPUT_FORMAT: Final = "output_format"
 CONF_ENCODING: Final = "encoding"
 
-# How a voice speaks: set together in the options flow for the chosen voice,
-# and accepted per call by the Azure entity.
+# How a voice speaks: set together in a profile for the chosen voice, and
+# accepted per call by the Azure entity.
 VOICE_SETTINGS: Final = (
     CONF_STYLE,
     CONF_STYLE_DEGREE,
@@ -43,7 +50,7 @@ VOICE_SETTINGS: Final = (
     CONF_VOLUME,
 )
 
-# The entity's default formats, offered in the options flow. A call cannot
+# A profile's formats, offered in its flow. A call cannot
 # name a catalog format: it may prefer an extension and a sample rate (Home
 # Assistant's preferred_format options), which speech/formats.py maps to a
 # native format when the service has one.

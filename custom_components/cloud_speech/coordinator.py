@@ -18,6 +18,7 @@ from .const import VOICE_CACHE_MAX_AGE
 from .helpers import SpeechClient, setup_error
 from .speech.errors import SpeechError
 from .speech.voices import VoiceCatalog
+from .usage_meter import UsageMeter
 from .voice_cache import VoiceCache, VoiceList
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,10 +85,11 @@ def update_error(
 
 @dataclass
 class CloudSpeechData:
-    """What a loaded entry keeps: its client and its voice list."""
+    """What a loaded entry keeps: its client, its voice list and its usage."""
 
     client: SpeechClient
     coordinator: VoiceListCoordinator
+    usage: UsageMeter
     # The last failed call or voice list refresh, for diagnostics; the TTS
     # entity sets it when a call fails.
     last_error: str | None = None

@@ -28,6 +28,11 @@ async def async_get_config_entry_diagnostics(
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
+        # How each voice profile speaks (its subentry's data holds no secret).
+        "voice_profiles": {
+            subentry.title: dict(subentry.data)
+            for subentry in entry.subentries.values()
+        },
         "service": {
             "host": client_host(data.client),
             "voice_count": len(voice_list.catalog),
@@ -44,5 +49,7 @@ async def async_get_config_entry_diagnostics(
                 else None
             ),
         },
+        # This month's counts and the allowance warnings raised.
+        "usage": data.usage.as_diagnostics(),
         "last_error": data.last_error,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import hashlib
 import logging
 from typing import Any, Final, NamedTuple
@@ -49,6 +49,8 @@ from .speech.errors import (
 from .speech.http import Timeouts
 from .speech.models import Voice
 from .speech.ssml import HD_UNSUPPORTED_SETTINGS
+from .speech.usage import billable_characters, convai_billable_characters
+from .usage_meter import UsageMeter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,8 +59,13 @@ CONVAI_TIMEOUTS = Timeouts(first_byte=60.0)
 type SpeechClient = AzureSpeechClient | ConvaiClient
 
 
-def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SpeechClient:
+def create_client(
+    hass: HomeAssistant, data: Mapping[str, Any], *, usage: UsageMeter | None = None
+) -> SpeechClient:
     """Build the client for an entry's (or a flow's) data.
+
+    `usage` counts each synthesis request the service accepts, as the
+    service bills it (see speech/usage.py for the rules and their sources).
 
     Raises InvalidRequestError when the data names no valid region or endpoint.
     """
@@ -69,6 +76,9 @@ def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SpeechClient:
             base_url=data.get(CONF_ENDPOINT) or CONVAI_BASE_URL,
             # Convai answers only once the whole batch is synthesized.
             timeouts=CONVAI_TIMEOUTS,
+            # Assumption: Convai documents no character billing; the
+            # transcript's characters are our own measure of use.
+            on_accepted=_counter(usage, convai_billable_characters),
         )
     endpoints = azure_endpoints(
         AzureCloud(data[CONF_CLOUD]),
@@ -80,7 +90,20 @@ def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SpeechClient:
         endpoints,
         api_key=data.get(CONF_API_KEY) or None,
         auth_mode=AuthMode(data.get(CONF_AUTH_MODE, AuthMode.KEY)),
+        # Azure bills each accepted request's SSML as sent, but its speak and
+        # voice tags, a Chinese character twice: "Billable characters" in
+        # https://learn.microsoft.com/azure/ai-services/speech-service/text-to-speech
+        on_accepted=_counter(usage, billable_characters),
     )
+
+
+def _counter(
+    usage: UsageMeter | None, billable: Callable[[str], int]
+) -> Callable[[str], None] | None:
+    """Count what a client sent, by the service's rule, in `usage`."""
+    if usage is None:
+        return None
+    return lambda sent: usage.record(billable(sent))
 
 
 def client_host(client: SpeechClient) -> str:

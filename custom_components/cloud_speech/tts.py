@@ -1,4 +1,4 @@
-"""The Cloud Speech text-to-speech entity: Home Assistant's side of a synthesizer."""
+"""Cloud Speech TTS entities, one per voice profile: HA's side of a synthesizer."""
 
 from __future__ import annotations
 
@@ -18,13 +18,21 @@ from homeassistant.components.tts import (
     Voice as TtsVoice,
 )
 from homeassistant.components.tts.entity import TTSAudioRequest
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import CloudSpeechConfigEntry
-from .const import CONF_LANGUAGE, CONF_VOICE, DOMAIN, FALLBACK_LANGUAGE, VOICE_SETTINGS
+from .const import (
+    CONF_LANGUAGE,
+    CONF_VOICE,
+    DOMAIN,
+    FALLBACK_LANGUAGE,
+    SUBENTRY_VOICE_PROFILE,
+    VOICE_SETTINGS,
+)
 from .helpers import call_error
 from .speech.azure_synthesizer import AzurePlan, AzureSynthesizer
 from .speech.convai import ConvaiClient
@@ -40,8 +48,8 @@ from .speech.voices import normalize_language_tag, voice_label
 # Synthesis runs in the service; HA need not serialize calls to it.
 PARALLEL_UPDATES = 0
 
-# Set by the entity itself, to tell HA's cache when the entry's options change.
-ATTR_ENTRY_OPTIONS = "entry_options"
+# Set by the entity itself, to tell HA's cache when its profile changes.
+ATTR_PROFILE = "profile"
 
 
 async def async_setup_entry(
@@ -49,36 +57,54 @@ async def async_setup_entry(
     entry: CloudSpeechConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the entry's TTS entity."""
+    """Add a TTS entity for each voice profile of the entry."""
     client = entry.runtime_data.client
-    # Read at each call: the voice list is refreshed while the entity lives.
+    # Read at each call: the voice list is refreshed while the entities live.
     voices = lambda: entry.runtime_data.voices  # noqa: E731
-    if isinstance(client, ConvaiClient):
-        async_add_entities(
-            [ConvaiSpeechEntity(entry, ConvaiSynthesizer(client, voices))]
-        )
-    else:
-        async_add_entities([AzureSpeechEntity(entry, AzureSynthesizer(client, voices))])
+    for profile in entry.subentries.values():
+        if profile.subentry_type != SUBENTRY_VOICE_PROFILE:
+            continue
+        entity: CloudSpeechEntity[Any]
+        if isinstance(client, ConvaiClient):
+            entity = ConvaiSpeechEntity(
+                entry, profile, ConvaiSynthesizer(client, voices)
+            )
+        else:
+            entity = AzureSpeechEntity(entry, profile, AzureSynthesizer(client, voices))
+        # One call per profile: the subentry applies to the whole call.
+        async_add_entities([entity], config_subentry_id=profile.subentry_id)
 
 
 class CloudSpeechEntity[PlanT](TextToSpeechEntity):
-    """Speaks through the entry's synthesizer: what every service shares."""
+    """Speaks as one voice profile, through the entry's service.
 
-    _attr_has_entity_name = True
+    Named after its profile, as core's subentry TTS entities are (openai_
+    conversation): TTS refuses an engine without a name of its own, so the
+    entity cannot take its device's name with a name of None.
+    """
+
+    _attr_has_entity_name = False
     _attr_translation_key = "speech"
     _manufacturer: str
     _model: str
 
     def __init__(
-        self, entry: CloudSpeechConfigEntry, synthesizer: Synthesizer[PlanT]
+        self,
+        entry: CloudSpeechConfigEntry,
+        profile: ConfigSubentry,
+        synthesizer: Synthesizer[PlanT],
     ) -> None:
-        """Create the entity of `entry`, speaking through `synthesizer`."""
+        """Create the entity of `profile`, speaking through `synthesizer`."""
         self._entry = entry
+        self._profile = profile.data
         self._synthesizer = synthesizer
-        self._attr_unique_id = entry.entry_id
+        # A profile migrated from a version 1 entry has the entry's id: the
+        # entity keeps the unique id and device it had then.
+        self._attr_unique_id = profile.subentry_id
+        self._attr_name = profile.title
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
-            name=entry.title,
+            identifiers={(DOMAIN, profile.subentry_id)},
+            name=profile.title,
             manufacturer=self._manufacturer,
             model=self._model,
             entry_type=DeviceEntryType.SERVICE,
@@ -86,9 +112,7 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
 
     @property
     def _default_voice(self) -> Voice | None:
-        return self._entry.runtime_data.voices.get(
-            self._entry.options.get(CONF_VOICE, "")
-        )
+        return self._entry.runtime_data.voices.get(self._profile.get(CONF_VOICE, ""))
 
     @property
     @override
@@ -103,7 +127,7 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
         if (voice := self._default_voice) is not None:
             # The language chosen with the voice (a multilingual voice may have
             # been chosen for one of its secondary languages), else its own.
-            configured = self._entry.options.get(CONF_LANGUAGE)
+            configured = self._profile.get(CONF_LANGUAGE)
             if configured and voice.speaks(configured):
                 return normalize_language_tag(configured)
             return normalize_language_tag(voice.locale)
@@ -113,21 +137,20 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
     @property
     @override
     def default_options(self) -> Mapping[str, Any]:
-        """Ask HA for the configured format, so it does not convert it.
+        """Ask HA for the profile's format, so it does not convert it.
 
         HA caches audio by message, language and options: the fingerprint of
-        the entry's options keeps audio made with the previous default voice
-        or prosody from being served after they change. The entity ignores it
-        otherwise.
+        the profile keeps audio made with its previous voice or prosody from
+        being served after they change. The entity ignores it otherwise.
         """
         fingerprint = hashlib.blake2s(
-            repr(sorted(self._entry.options.items())).encode(), digest_size=6
+            repr(sorted(self._profile.items())).encode(), digest_size=6
         ).hexdigest()
         return {
             ATTR_PREFERRED_FORMAT: self._synthesizer.configured_extension(
                 self._request("", {})
             ),
-            ATTR_ENTRY_OPTIONS: fingerprint,
+            ATTR_PROFILE: fingerprint,
         }
 
     @override
@@ -166,7 +189,7 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
             raise call_error(err, voice) from err
 
     def _request(self, language: str, options: Mapping[str, Any]) -> SynthesisRequest:
-        return SynthesisRequest(language, options, self._entry.options)
+        return SynthesisRequest(language, options, self._profile)
 
     async def _chunks(self, chunks: AsyncGenerator[bytes]) -> AsyncGenerator[bytes]:
         """Yield the audio; any failure raises, so HA never caches a partial file."""

@@ -1,4 +1,7 @@
-"""Selectors and per-voice form schemas, shared by the config and options flows.
+"""Selectors and per-voice form schemas, shared by the flows that make voice profiles.
+
+The config flow makes the first profile, the voice profile subentry flow adds
+and changes profiles, and the "no voice profile" repair adds one.
 
 What a form may offer comes from the voice list and from speech/ssml.py's
 ranges and rules, so a form never accepts what a call would refuse.
@@ -8,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
+from homeassistant.const import CONF_NAME
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -18,12 +22,15 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
 )
 from homeassistant.util import language as language_util
 import probatio as vol  # HA 2026 validates with probatio, the voluptuous successor
 
 from .const import (
+    CONF_ENCODING,
     CONF_LANGUAGE,
+    CONF_OUTPUT_FORMAT,
     CONF_PITCH,
     CONF_RATE,
     CONF_ROLE,
@@ -31,10 +38,15 @@ from .const import (
     CONF_STYLE_DEGREE,
     CONF_VOICE,
     CONF_VOLUME,
+    DEFAULT_CONVAI_ENCODING,
+    DEFAULT_OUTPUT_FORMAT,
     FALLBACK_LANGUAGE,
+    OUTPUT_FORMATS,
+    SERVICE_CONVAI,
     VOICE_SETTINGS,
 )
 from .helpers import NEEDS_STYLE_KEYS
+from .speech.convai import ConvaiEncoding
 from .speech.errors import StyleRequiredError
 from .speech.models import Voice, VoiceSettings
 from .speech.ssml import (
@@ -147,16 +159,74 @@ def voice_schema(voices: Sequence[Voice]) -> vol.Schema:
     return vol.Schema({vol.Required(CONF_VOICE): dropdown(voice_options(voices))})
 
 
+def profile_schema(catalog: VoiceCatalog) -> vol.Schema:
+    """A profile's name, and the language its voices are offered for."""
+    return vol.Schema(
+        {
+            vol.Optional(CONF_NAME): TextSelector(),
+            vol.Required(CONF_LANGUAGE): dropdown(language_options(catalog)),
+        }
+    )
+
+
+class FormatChoice(NamedTuple):
+    """The audio format field of a service's profiles."""
+
+    key: str
+    formats: list[str]
+    default: str
+
+
+def format_choice(service: str | None) -> FormatChoice:
+    """Convai answers in an encoding, Azure in one of its output formats."""
+    if service == SERVICE_CONVAI:
+        return FormatChoice(
+            CONF_ENCODING,
+            [encoding.value for encoding in ConvaiEncoding],
+            DEFAULT_CONVAI_ENCODING,
+        )
+    return FormatChoice(CONF_OUTPUT_FORMAT, list(OUTPUT_FORMATS), DEFAULT_OUTPUT_FORMAT)
+
+
 def voice_and_format_schema(
-    voices: Sequence[Voice], format_key: str, formats: list[str]
+    voices: Sequence[Voice], choice: FormatChoice
 ) -> vol.Schema:
-    """Any voice of the service, and the audio format (`format_key`) it answers in."""
+    """A voice among `voices`, and the audio format it answers in."""
     return vol.Schema(
         {
             vol.Required(CONF_VOICE): dropdown(voice_options(voices)),
-            vol.Required(format_key): dropdown(formats, translation_key=format_key),
+            vol.Required(choice.key): dropdown(
+                choice.formats, translation_key=choice.key
+            ),
         }
     )
+
+
+def suggested_voice_and_format(
+    voices: Sequence[Voice], choice: FormatChoice, profile: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The profile's voice if offered (else the first) and its format."""
+    names = [voice.short_name for voice in voices]
+    voice = profile.get(CONF_VOICE)
+    return {
+        CONF_VOICE: voice if voice in names else names[0],
+        choice.key: profile.get(choice.key) or choice.default,
+    }
+
+
+def needs_voice_settings(service: str | None, voice: Voice) -> bool:
+    """Whether a profile of `voice` asks how it speaks.
+
+    Convai voices have no settings; HD voices take no style or prosody.
+    """
+    return service != SERVICE_CONVAI and not voice.is_high_definition
+
+
+def chosen_voice(catalog: VoiceCatalog, short_name: str) -> Voice:
+    """The voice a picker returned; its selector only accepts the catalog's voices."""
+    if (voice := catalog.get(short_name)) is None:
+        raise KeyError(short_name)
+    return voice
 
 
 def voice_settings_schema(voice: Voice) -> vol.Schema:
@@ -226,10 +296,10 @@ def voice_settings_errors(voice: Voice, settings: Mapping[str, Any]) -> dict[str
     return errors
 
 
-def options_for_voice(voice: Voice, options: Mapping[str, Any]) -> dict[str, Any]:
-    """`options` with `voice` chosen, and a default language it speaks."""
-    chosen = {**options, CONF_VOICE: voice.short_name}
-    language = options.get(CONF_LANGUAGE)
+def profile_with_voice(voice: Voice, profile: Mapping[str, Any]) -> dict[str, Any]:
+    """`profile` with `voice` chosen, and a default language it speaks."""
+    chosen = {**profile, CONF_VOICE: voice.short_name}
+    language = profile.get(CONF_LANGUAGE)
     if not language or not voice.speaks(language):
         # A default language the voice cannot speak would make the entity
         # pick another voice than the one chosen.
@@ -237,6 +307,11 @@ def options_for_voice(voice: Voice, options: Mapping[str, Any]) -> dict[str, Any
     return chosen
 
 
-def without_voice_settings(options: Mapping[str, Any]) -> dict[str, Any]:
-    """`options` less how a voice was set to speak (style, prosody)."""
-    return {key: value for key, value in options.items() if key not in VOICE_SETTINGS}
+def without_voice_settings(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """`profile` less how a voice was set to speak (style, prosody)."""
+    return {key: value for key, value in profile.items() if key not in VOICE_SETTINGS}
+
+
+def profile_title(name: str | None, voice: Voice) -> str:
+    """The name typed, else the voice's own: ``Jenny``."""
+    return (name or "").strip() or voice.display_name or voice.short_name

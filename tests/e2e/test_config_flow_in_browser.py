@@ -4,12 +4,15 @@ A real `hass` (fresh configuration, demo media players) and the emulator
 (`python -m tests.emulator --speak`, a Speech container on a free port) run as
 subprocesses; headless Chromium clicks through Settings → Devices & services →
 Add integration → Cloud Speech → Azure AI Speech → custom endpoint → language
-→ voice, exactly as a person would. Then `tts.speak` goes through the REST API
+→ voice, exactly as a person would: the account and its first voice profile,
+named after the voice. Then `tts.speak` goes through the REST API
 to a demo media player, and the audio Home Assistant serves for that message
 is fetched and checked: MP3 frames of plausible length, and, with espeak-ng
 and ffmpeg in the toolchain, audible speech rather than silence. Last, the
 same call from Developer tools → Actions, and the browser itself playing the
-message from Media → Text-to-speech to its end.
+message from Media → Text-to-speech to its end. Last, a second voice profile
+(Jenny, cheerful, as "Kitchen") is added from the integration's page with
+"Add voice profile", and speaks with its own voice and style.
 
 Each step is screenshotted (see conftest.SCREENSHOTS_ENV for docs/images).
 Takes about 20 s on a 2-core machine (Home Assistant starts in about 3 s).
@@ -39,6 +42,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 LANGUAGE = "en-US"
 VOICE = "Aria"  # en-US-AriaNeural in the emulator's voice list
 VOICE_SHORT_NAME = "en-US-AriaNeural"
+PROFILE = "Kitchen"  # the second voice profile
+PROFILE_VOICE = "Jenny"
+PROFILE_VOICE_SHORT_NAME = "en-US-JennyNeural"
+PROFILE_STYLE = "cheerful"
 MESSAGE = "Hello from Cloud Speech. The washing machine has finished."
 
 
@@ -167,12 +174,14 @@ def test_add_cloud_speech_in_the_browser_and_speak(
         page.get_by_role("button", name=re.compile("finish", re.IGNORECASE)).click()
         page.locator("step-flow-create-entry").wait_for(state="detached")
 
-    with journey.step("the entry is loaded and has its entity"):
+    with journey.step("the entry is loaded and its first profile has its entity"):
         entries = api.call(
             "GET", "/api/config/config_entries/entry?domain=cloud_speech"
         )
         assert [entry["state"] for entry in entries] == ["loaded"], entries
-        entity_id, entity_name = _tts_entity(api, entries[0]["title"])
+        # The first voice profile is named after its voice.
+        entity_name = VOICE
+        entity_id = _tts_entity(api, entity_name)
 
     with journey.step("tts.speak through the REST API"):
         changed = api.call(
@@ -235,6 +244,59 @@ def test_add_cloud_speech_in_the_browser_and_speak(
         player.get_by_role("button", name="Play").wait_for()
         player.get_by_text(re.compile(r"^\s*00:0[1-9]\s*$")).first.wait_for()
 
+    with journey.step("open the integration: Add voice profile"):
+        page.goto(stack.url + "/config/integrations/integration/cloud_speech")
+        page.get_by_role("button", name="Add voice profile").click()
+        page.locator("input[name=name]").fill(PROFILE)
+
+    with journey.step("name it; pick the voice", "11-add-voice-profile.png"):
+        # The language suggested is Home Assistant's: en-US.
+        page.locator("step-flow-form ha-select").filter(has_text=LANGUAGE).wait_for()
+        journey.submit()
+        page.locator("step-flow-form").get_by_text(f"speaks {LANGUAGE}").wait_for()
+        page.locator("step-flow-form ha-select").first.click()
+        journey.pick(re.compile(rf"^{PROFILE_VOICE} \("))
+        page.locator("step-flow-form ha-select").filter(
+            has_text=PROFILE_VOICE
+        ).wait_for()
+
+    with journey.step("pick its style", "12-voice-profile-style.png"):
+        journey.submit()
+        page.locator("step-flow-form").get_by_text("Speaking style").first.wait_for()
+        page.locator("step-flow-form ha-select").first.click()
+        journey.pick(re.compile(rf"^{PROFILE_STYLE}$"))
+        page.locator("step-flow-form ha-select").filter(
+            has_text=PROFILE_STYLE
+        ).wait_for()
+
+    with journey.step("add the profile", "13-voice-profiles.png"):
+        journey.submit()
+        page.locator("step-flow-create-entry").wait_for()
+        page.get_by_role("button", name=re.compile("finish", re.IGNORECASE)).click()
+        page.locator("step-flow-create-entry").wait_for(state="detached")
+        page.get_by_text(PROFILE, exact=True).first.wait_for()
+
+    with journey.step("the new profile speaks with its own voice and style"):
+        profile_entity_id = _wait_for_tts_entity(api, PROFILE)
+        assert profile_entity_id != entity_id
+        answer = api.call(
+            "POST",
+            "/api/tts_get_url",
+            {"engine_id": profile_entity_id, "message": MESSAGE},
+        )
+        status, headers, audio = request("GET", answer["url"])
+        assert status == 200
+        check_mp3(audio)
+        synthesis = _synthesis_log_lines(stack)
+        assert f"voice={PROFILE_VOICE_SHORT_NAME}" in synthesis[-1], synthesis
+        # The first profile still speaks as before.
+        answer = api.call(
+            "POST", "/api/tts_get_url", {"engine_id": entity_id, "message": "Again."}
+        )
+        status, _, _ = request("GET", answer["url"])
+        assert status == 200
+        assert f"voice={VOICE_SHORT_NAME}" in _synthesis_log_lines(stack)[-1]
+
     errors = _cloud_speech_errors(stack)
     assert not errors, "Cloud Speech logged errors:\n" + "\n".join(errors)
     elapsed = time.monotonic() - started
@@ -244,20 +306,28 @@ def test_add_cloud_speech_in_the_browser_and_speak(
     )
 
 
-def _tts_entity(api: HomeAssistantApi, title: str) -> tuple[str, str]:
-    """The TTS entity the entry called `title` created, and its own name.
-
-    Its friendly name is the device's (the entry title) and then its own,
-    which is what the media browser shows.
-    """
+def _tts_entity(api: HomeAssistantApi, name: str) -> str:
+    """The TTS entity of the voice profile called `name` (its friendly name)."""
     entities = [
-        (state["entity_id"], name.removeprefix(title).strip())
+        state["entity_id"]
         for state in api.states()
         if state["entity_id"].startswith("tts.")
-        and (name := state["attributes"].get("friendly_name", "")).startswith(title)
+        and state["attributes"].get("friendly_name") == name
     ]
     assert len(entities) == 1, entities
     return entities[0]
+
+
+def _wait_for_tts_entity(api: HomeAssistantApi, name: str, timeout: float = 10) -> str:
+    """The profile's entity, once the entry has reloaded with it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _tts_entity(api, name)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _synthesis_log_lines(stack: Stack) -> list[str]:

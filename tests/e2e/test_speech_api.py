@@ -161,7 +161,8 @@ def speaking(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Speaking]:
             {"voice": VOICE},
         )
         _flow(api, "e2e_streaming_agent")
-        speaking.entity_id = _entity(api, "tts", "Speech")
+        # The first voice profile, named after its voice.
+        speaking.entity_id = _entity(api, "tts", "Aria")
         speaking.agent_id = _entity(api, "conversation", "Streaming agent")
         speaking.pipeline_id = asyncio.run(_create_pipeline(speaking))
     except (StackError, ApiError, AssertionError, OSError) as err:

@@ -8,6 +8,7 @@ from typing import Any
 from unittest.mock import patch
 
 import aiohttp
+from homeassistant.config_entries import ConfigSubentryDataWithId
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 import pytest
@@ -15,11 +16,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.cloud_speech.const import (
     CONF_CLOUD,
+    CONF_LANGUAGE,
+    CONF_OUTPUT_FORMAT,
+    CONF_PITCH,
+    CONF_RATE,
     CONF_REGION,
+    CONF_ROLE,
     CONF_SERVICE,
+    CONF_STYLE,
+    CONF_STYLE_DEGREE,
     CONF_VOICE,
+    CONF_VOLUME,
     DOMAIN,
     SERVICE_AZURE,
+    SUBENTRY_VOICE_PROFILE,
 )
 from custom_components.cloud_speech.helpers import unique_id_for
 from tests.emulator import TEST_KEY
@@ -31,6 +41,38 @@ AZURE_CHINA_DATA: dict[str, Any] = {
     CONF_API_KEY: TEST_KEY,
 }
 DEFAULT_OPTIONS: dict[str, Any] = {CONF_VOICE: "zh-cn-YunxiNeural"}
+#: profiles_entry's profiles: subentry id → (title, data).
+PROFILES: dict[str, tuple[str, dict[str, Any]]] = {
+    "kitchen-profile": (
+        "Kitchen",
+        {
+            CONF_VOICE: "zh-cn-YunxiNeural",
+            CONF_LANGUAGE: "zh-CN",
+            CONF_STYLE: "cheerful",
+            CONF_STYLE_DEGREE: 1.5,
+        },
+    ),
+    "boy-profile": (
+        "Boy",
+        {
+            CONF_VOICE: "zh-cn-YunxiNeural",
+            CONF_LANGUAGE: "zh-CN",
+            CONF_STYLE: "chat",
+            CONF_ROLE: "Boy",
+            CONF_PITCH: 10,
+        },
+    ),
+    "night-profile": (
+        "Night",
+        {
+            CONF_VOICE: "zh-CN-XiaoxiaoNeural",
+            CONF_LANGUAGE: "zh-CN",
+            CONF_RATE: -20,
+            CONF_VOLUME: -30,
+            CONF_OUTPUT_FORMAT: "riff-24khz-16bit-mono-pcm",
+        },
+    ),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -61,13 +103,46 @@ def route_to_emulator(emulator_session: aiohttp.ClientSession) -> Iterator[None]
 
 @pytest.fixture
 def mock_config_entry() -> MockConfigEntry:
-    """An Azure China (chinaeast2) entry speaking with Yunxi."""
+    """An Azure China (chinaeast2) entry speaking with Yunxi.
+
+    Stored as version 1 did, the voice in its options: every test that sets
+    it up also migrates it to a voice profile, and its entity keeps the id
+    version 1 gave it (tts_calls.AZURE_ENTITY_ID).
+    """
     return MockConfigEntry(
         domain=DOMAIN,
         title="Azure Speech (chinaeast2)",
         data=AZURE_CHINA_DATA,
         options=DEFAULT_OPTIONS,
         unique_id=unique_id_for(AZURE_CHINA_DATA),
+        version=1,
+    )
+
+
+@pytest.fixture
+def profiles_entry() -> MockConfigEntry:
+    """The same Azure China account as this version stores it: three voice profiles.
+
+    A cheerful Yunxi for the kitchen, Yunxi as a boy for the children, and a
+    calm, slower Xiaoxiao at night, in another format.
+    """
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Azure Speech (chinaeast2)",
+        data=AZURE_CHINA_DATA,
+        unique_id=unique_id_for(AZURE_CHINA_DATA),
+        version=2,
+        minor_version=1,
+        subentries_data=[
+            ConfigSubentryDataWithId(
+                subentry_id=subentry_id,
+                data=profile,
+                subentry_type=SUBENTRY_VOICE_PROFILE,
+                title=title,
+                unique_id=None,
+            )
+            for subentry_id, (title, profile) in PROFILES.items()
+        ],
     )
 
 

@@ -1,10 +1,17 @@
-"""Driving the config and options flows the way the frontend does, and reading their forms."""
+"""Driving the config, options and voice profile flows as the frontend does; reading forms."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigFlowResult
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigFlowResult,
+    ConfigSubentryData,
+    SubentryFlowResult,
+)
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
@@ -21,6 +28,7 @@ from custom_components.cloud_speech.const import (
     DOMAIN,
     SERVICE_AZURE,
     SERVICE_CONVAI,
+    SUBENTRY_VOICE_PROFILE,
 )
 from custom_components.cloud_speech.helpers import entry_title, unique_id_for
 from tests.emulator import CONVAI_TEST_KEY, TEST_KEY
@@ -51,6 +59,27 @@ async def submit_options(
 ) -> ConfigFlowResult:
     """Answer an options flow's form."""
     return await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input
+    )
+
+
+async def start_profile_flow(
+    hass: HomeAssistant, entry: ConfigEntry, subentry_id: str | None = None
+) -> SubentryFlowResult:
+    """Open "Add voice profile", or reconfigure the profile `subentry_id`."""
+    context: dict[str, Any] = {"source": SOURCE_USER}
+    if subentry_id is not None:
+        context = {"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id}
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_VOICE_PROFILE), context=context
+    )
+
+
+async def submit_profile(
+    hass: HomeAssistant, result: SubentryFlowResult, user_input: dict[str, Any]
+) -> SubentryFlowResult:
+    """Answer a voice profile flow's form."""
+    return await hass.config_entries.subentries.async_configure(
         result["flow_id"], user_input
     )
 
@@ -93,7 +122,10 @@ async def create_china_entry(
 async def set_up_entry(
     hass: HomeAssistant, data: dict[str, Any], options: dict[str, Any]
 ) -> MockConfigEntry:
-    """Add and set up an entry as the flow would have created it."""
+    """Add and set up an entry as version 1 stored it: the voice in its options.
+
+    Setting it up migrates it: the options become its first voice profile.
+    """
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=entry_title(data),
@@ -118,6 +150,58 @@ async def set_up_convai_entry(
     )
 
 
+async def set_up_profiles(
+    hass: HomeAssistant, data: dict[str, Any], profiles: dict[str, dict[str, Any]]
+) -> MockConfigEntry:
+    """Add and set up an entry as this version stores it: titled profiles."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=entry_title(data),
+        data=data,
+        unique_id=unique_id_for(data),
+        version=2,
+        minor_version=1,
+        subentries_data=[
+            ConfigSubentryData(
+                data=profile,
+                subentry_type=SUBENTRY_VOICE_PROFILE,
+                title=title,
+                unique_id=None,
+            )
+            for title, profile in profiles.items()
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def profiles_of(entry: ConfigEntry) -> dict[str, dict[str, Any]]:
+    """An entry's voice profiles: title to data."""
+    return {
+        subentry.title: dict(subentry.data)
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_VOICE_PROFILE
+    }
+
+
+def profile_entities(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, str]:
+    """The TTS entity of each of an entry's profiles: profile title to entity id."""
+    entities = {
+        entity.config_subentry_id: entity.entity_id
+        for entity in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        if entity.domain == "tts"
+    }
+    return {
+        subentry.title: entities[subentry.subentry_id]
+        for subentry in entry.subentries.values()
+        if subentry.subentry_id in entities
+    }
+
+
 def add_other_entry(hass: HomeAssistant, data: dict[str, Any]) -> None:
     """Another entry (not set up) that a flow must not collide with."""
     MockConfigEntry(
@@ -126,7 +210,7 @@ def add_other_entry(hass: HomeAssistant, data: dict[str, Any]) -> None:
 
 
 def tts_entity_of(hass: HomeAssistant, entry: ConfigEntry) -> str:
-    """The entity id of an entry's TTS entity."""
+    """The entity id of an entry's only TTS entity."""
     [entity] = [
         entity
         for entity in er.async_entries_for_config_entry(

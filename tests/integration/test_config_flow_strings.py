@@ -13,6 +13,7 @@ import custom_components.cloud_speech as integration
 from custom_components.cloud_speech.config_flow import (
     CloudSpeechConfigFlow,
     CloudSpeechOptionsFlow,
+    VoiceProfileSubentryFlow,
 )
 from custom_components.cloud_speech.const import (
     DOMAIN,
@@ -21,6 +22,7 @@ from custom_components.cloud_speech.const import (
     SERVICE_CONVAI,
 )
 from custom_components.cloud_speech.helpers import NEEDS_STYLE_KEYS
+from custom_components.cloud_speech.repairs import AddVoiceProfileRepairFlow
 from custom_components.cloud_speech.speech.azure import AuthMode, AzureCloud
 from custom_components.cloud_speech.speech.convai import ConvaiEncoding
 
@@ -80,22 +82,34 @@ def test_chinese_translation_has_every_key_and_placeholder() -> None:
         assert ZH_HANS[key] != EN[key]
 
 
-def test_every_form_step_and_field_has_strings() -> None:
-    forms = {
+def steps_of(flow: type) -> set[str]:
+    return {
         name.removeprefix("async_step_")
-        for name in vars(CloudSpeechConfigFlow)
-        if name.startswith("async_step_")
-    } - {"reauth"}  # reauth only opens reauth_confirm
-    assert forms <= set(STRINGS["config"]["step"])
-    option_forms = {
-        name.removeprefix("async_step_")
-        for name in vars(CloudSpeechOptionsFlow)
+        for name in vars(flow)
         if name.startswith("async_step_")
     }
-    assert option_forms <= set(STRINGS["options"]["step"])
+
+
+def test_every_form_step_and_field_has_strings() -> None:
+    # reauth only opens reauth_confirm
+    assert steps_of(CloudSpeechConfigFlow) - {"reauth"} <= set(
+        STRINGS["config"]["step"]
+    )
+    assert steps_of(CloudSpeechOptionsFlow) <= set(STRINGS["options"]["step"])
+    profile = STRINGS["config_subentries"]["voice_profile"]
+    # Adding and reconfiguring open the profile form.
+    assert steps_of(VoiceProfileSubentryFlow) - {"user", "reconfigure"} == set(
+        profile["step"]
+    )
+    assert set(profile["initiate_flow"]) == {"user", "reconfigure"}
+    fix_flow = STRINGS["issues"]["no_voice_profile"]["fix_flow"]
+    # init only opens the profile form.
+    assert steps_of(AddVoiceProfileRepairFlow) - {"init"} == set(fix_flow["step"])
     for step in [
         *STRINGS["config"]["step"].values(),
         *STRINGS["options"]["step"].values(),
+        *profile["step"].values(),
+        *fix_flow["step"].values(),
     ]:
         for part in [step, *step.get("sections", {}).values()]:
             assert set(part.get("data", {})) == set(part.get("data_description", {}))
@@ -123,7 +137,9 @@ def test_every_form_error_the_flows_name_has_a_string() -> None:
 
     assert named == {"api_key_required", "token_unsupported", "token_needs_key"}
     assert named <= set(STRINGS["config"]["error"])
-    assert set(NEEDS_STYLE_KEYS.values()) <= set(STRINGS["options"]["error"])
+    assert set(NEEDS_STYLE_KEYS.values()) <= set(
+        STRINGS["config_subentries"]["voice_profile"]["error"]
+    )
 
 
 def test_translations_contain_no_urls() -> None:

@@ -47,6 +47,8 @@ from .flow_helpers import (
     finish_with_voice,
     marker_of,
     option_values,
+    profile_entities,
+    profiles_of,
     selector_config,
     start_azure_flow,
     start_convai_flow,
@@ -137,8 +139,13 @@ async def test_china_region_creates_entry_titled_by_region(
         CONF_API_KEY: TEST_KEY,
         **KEY_AUTH,
     }
-    assert result["options"] == {CONF_VOICE: YUNXI.short_name, CONF_LANGUAGE: "zh-CN"}
+    # The entry is the account; the voice is its first voice profile.
+    assert result["options"] == {}
     entry = result["result"]
+    assert profiles_of(entry) == {
+        "Yunxi": {CONF_VOICE: YUNXI.short_name, CONF_LANGUAGE: "zh-CN"}
+    }
+    assert profile_entities(hass, entry) == {"Yunxi": "tts.yunxi"}
     assert entry.unique_id == unique_id_for(result["data"])
     assert entry.state is ConfigEntryState.LOADED
     assert {request.host for request in emulator.requests_for("voices")} == {
@@ -616,8 +623,10 @@ async def test_convai_key_creates_entry_titled_convai(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Convai"
     assert result["data"] == CONVAI_DATA
-    assert result["options"] == {CONF_VOICE: RACHEL.short_name, CONF_LANGUAGE: "en-US"}
     entry = result["result"]
+    assert profiles_of(entry) == {
+        "Rachel": {CONF_VOICE: RACHEL.short_name, CONF_LANGUAGE: "en-US"}
+    }
     assert entry.unique_id == unique_id_for(CONVAI_DATA)
     assert entry.state is ConfigEntryState.LOADED
     assert {r.host for r in emulator.requests_for("convai_voices")} == {
@@ -806,7 +815,6 @@ async def test_convai_languages_are_mapped_and_default_to_home_assistants(
     assert labels[MANDARIN.short_name] == "Mandarin Female (Female, zh-CN)"
 
     result = await submit(hass, result, {CONF_VOICE: MANDARIN.short_name})
-    assert result["options"] == {
-        CONF_VOICE: MANDARIN.short_name,
-        CONF_LANGUAGE: "zh-CN",
+    assert profiles_of(result["result"]) == {
+        "Mandarin Female": {CONF_VOICE: MANDARIN.short_name, CONF_LANGUAGE: "zh-CN"}
     }

@@ -274,7 +274,14 @@ async def test_documented_voice_list_error_shows_on_the_form_and_a_retry_succeed
     entry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
     assert len(entry.runtime_data.voices) == VOICE_COUNT
-    extension, audio = await speak(hass, "Hello.")
+    [entity_id] = [
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        if entity.domain == "tts"
+    ]
+    extension, audio = await speak(hass, "Hello.", engine=entity_id)
     assert extension == "wav"
     assert_joined_wav(audio, emulator, sample_rate=22050)
 
@@ -371,7 +378,11 @@ async def test_diagnostics_of_a_convai_entry_hide_the_key(
         "entry": {
             "title": "Convai",
             "data": {CONF_SERVICE: SERVICE_CONVAI, CONF_API_KEY: "**REDACTED**"},
-            "options": {CONF_VOICE: RACHEL, CONF_LANGUAGE: "en-US"},
+            # Migrated: the voice is now the entry's first voice profile.
+            "options": {},
+        },
+        "voice_profiles": {
+            "Convai": dict(convai_entry.subentries[convai_entry.entry_id].data)
         },
         "service": {
             "host": "api.convai.com",
@@ -381,6 +392,15 @@ async def test_diagnostics_of_a_convai_entry_hide_the_key(
             "voice_cache_age_seconds": 0,
         },
         "voice_list_refresh": {"last_update_success": True, "last_exception": None},
+        "usage": {
+            "month": "2026-11",
+            "characters": 0,
+            "requests": 0,
+            "last_reset": "2026-11-01T00:00:00+00:00",
+            "allowance": None,
+            "percent_used": None,
+            "warned": [],
+        },
         "last_error": None,
     }
     assert CONVAI_TEST_KEY not in str(diagnostics)
@@ -592,15 +612,16 @@ async def test_default_options_ask_home_assistant_for_the_configured_encoding(
     before = engine(hass).default_options
     assert before["preferred_format"] == "wav"
 
-    hass.config_entries.async_update_entry(
-        convai_entry, options={**convai_entry.options, CONF_ENCODING: "mp3"}
+    [profile] = convai_entry.subentries.values()
+    hass.config_entries.async_update_subentry(
+        convai_entry, profile, data={**profile.data, CONF_ENCODING: "mp3"}
     )
     await hass.async_block_till_done()
 
     after = engine(hass).default_options
     assert after["preferred_format"] == "mp3"
     # Part of HA's cache key: audio made with the old options is not reused.
-    assert after["entry_options"] != before["entry_options"]
+    assert after["profile"] != before["profile"]
 
 
 @pytest.mark.usefixtures("convai_integration")

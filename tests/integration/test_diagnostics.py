@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.cloud_speech.const import DOMAIN
+from custom_components.cloud_speech.const import CONF_MONTHLY_ALLOWANCE, DOMAIN
 from custom_components.cloud_speech.speech.azure import parse_voice_list
 from custom_components.cloud_speech.speech.voices import voice_to_dict
 from tests.emulator import TEST_KEY, Emulator, Fault
@@ -70,4 +70,42 @@ async def test_diagnostics_show_a_failed_voice_list_refresh(
         "UpdateFailed: The speech service answered with something it does not document"
     )
     assert diagnostics["last_error"]
+    assert TEST_KEY not in str(diagnostics)
+
+
+@pytest.mark.freeze_time("2026-11-22 12:00:00+00:00")
+async def test_diagnostics_show_this_months_usage_and_warnings(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    # Version 2 keeps its options: the account's, no voice in them.
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={CONF_MONTHLY_ALLOWANCE: 10}, version=2
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    ssml = (
+        '<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" '
+        'xml:lang="zh-CN"><voice name="zh-cn-YunxiNeural">你好。</voice></speak>'
+    )
+    async for _ in mock_config_entry.runtime_data.client.synthesize(
+        ssml, "audio-24khz-48kbitrate-mono-mp3"
+    ):
+        pass
+
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, mock_config_entry
+    )
+
+    assert diagnostics["usage"] == {
+        "month": "2026-11",
+        "characters": 5,
+        "requests": 1,
+        "last_reset": "2026-11-01T00:00:00+00:00",
+        "allowance": 10,
+        "percent_used": 50.0,
+        "warned": [],
+    }
     assert TEST_KEY not in str(diagnostics)

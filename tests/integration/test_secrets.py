@@ -171,10 +171,15 @@ def visible(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def engine_of(hass: HomeAssistant, entry: ConfigEntry) -> str:
-    """The entity id of an entry's TTS entity."""
-    entity_id = er.async_get(hass).async_get_entity_id("tts", DOMAIN, entry.entry_id)
-    assert entity_id is not None
-    return entity_id
+    """The entity id of an entry's TTS entity (its first voice profile's)."""
+    [entity] = [
+        entity
+        for entity in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        if entity.domain == "tts"
+    ]
+    return entity.entity_id
 
 
 async def start_flow(hass: HomeAssistant, cloud: str) -> dict[str, Any]:
@@ -249,13 +254,14 @@ async def test_the_key_never_leaks_on_any_path(
     assert entry.state is ConfigEntryState.LOADED
 
     # Success.
-    _, audio = await speak(hass, "All is well.")
+    engine = engine_of(hass, entry)
+    _, audio = await speak(hass, "All is well.", engine=engine)
     assert_complete_mp3(audio, served_audio(emulator))
 
     # Every failure of a synthesis request.
     for number, fault in enumerate(SYNTHESIS_FAULTS):
         emulator.inject(fault)
-        await sweep.attempt(speak(hass, f"Failure number {number}."))
+        await sweep.attempt(speak(hass, f"Failure number {number}.", engine=engine))
     await hass.async_block_till_done()
     assert len(sweep.exceptions) == len(SYNTHESIS_FAULTS)
     assert all(isinstance(error, HomeAssistantError) for error in sweep.exceptions)

@@ -103,9 +103,12 @@ def test_every_static_key_the_code_names_has_a_message(path: Path) -> None:
     )
     named = set(re.findall(r"(?:translation_key=|Translation\()\"([a-z_]+)\"", source))
     messages = exception_messages(path)
+    # Entity descriptions name their entity's strings, not an exception's.
+    entities = json.loads(path.read_text(encoding="utf-8"))["entity"]
+    entity_keys = {key for platform in entities.values() for key in platform}
 
     assert named
-    assert named <= set(messages)
+    assert named - entity_keys <= set(messages)
 
 
 @pytest.mark.parametrize("path", STRING_FILES, ids=lambda path: path.name)
@@ -130,3 +133,29 @@ def test_the_speech_package_raises_fields_the_table_knows() -> None:
     )
 
     assert raised_fields() <= handled
+
+
+@pytest.mark.parametrize("path", STRING_FILES, ids=lambda path: path.name)
+def test_usage_sensors_and_allowance_issues_have_strings(path: Path) -> None:
+    strings = json.loads(path.read_text(encoding="utf-8"))
+    sensors = strings["entity"]["sensor"]
+    issues = strings["issues"]
+    placeholders_given = {
+        "entry_title",
+        "characters",
+        "allowance",
+        "percent",
+        "month",
+        "next_month",
+        "portal_url",
+    }
+
+    for key in ("characters", "requests", "allowance_used"):
+        assert sensors[key]["name"]
+    assert sensors["characters"]["unit_of_measurement"]
+    assert sensors["requests"]["unit_of_measurement"]
+    for key in ("allowance_80", "allowance_100"):
+        text = issues[key]["title"] + issues[key]["description"]
+        assert placeholders(text) <= placeholders_given
+        assert "S0" in text
+    assert strings["options"]["step"]["init"]["data"]["monthly_allowance"]

@@ -413,15 +413,16 @@ async def test_abandoned_stream_cancels_requests_in_flight(
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_changed_options_are_not_served_from_the_tts_cache(
+async def test_a_changed_profile_is_not_served_from_the_tts_cache(
     hass: HomeAssistant, emulator: Emulator, mock_config_entry: MockConfigEntry
 ) -> None:
     await speak(hass, "晚饭准备好了。", cache=True)
-    hass.config_entries.async_update_entry(
+    [profile] = mock_config_entry.subentries.values()
+    hass.config_entries.async_update_subentry(
         mock_config_entry,
-        options={**mock_config_entry.options, CONF_VOICE: "zh-CN-XiaoxiaoNeural"},
+        profile,
+        data={**profile.data, CONF_VOICE: "zh-CN-XiaoxiaoNeural"},
     )
-    await hass.config_entries.async_reload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
 
     await speak(hass, "晚饭准备好了。", cache=True)
