@@ -15,9 +15,10 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_NAME
+from homeassistant.data_entry_flow import FlowHandler, FlowResult
 
-from . import CloudSpeechConfigEntry
 from .const import CONF_LANGUAGE, CONF_SERVICE, CONF_VOICE
+from .coordinator import CloudSpeechConfigEntry
 from .speech.models import Voice
 from .speech.voices import voice_label
 from .voice_forms import (
@@ -37,12 +38,13 @@ from .voice_forms import (
 )
 
 
-class VoiceProfileSubentryFlow(ConfigSubentryFlow):
-    """Add a voice profile to an account, or change one.
+class VoiceProfileSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any]):
+    """The steps that ask for a voice profile, shared by the flows that make one.
 
     Name and language, then a voice speaking it and the audio format, then
-    (Azure voices that take them) how the voice speaks: the same forms for a
-    new profile and a changed one, the changed one's choices suggested.
+    (Azure voices that take them) how the voice speaks. A flow says which
+    entry it adds to (`_loaded_entry`) and what it does with the profile
+    (`_async_finish`).
     """
 
     _voice: Voice  # chosen in the voice step
@@ -52,27 +54,19 @@ class VoiceProfileSubentryFlow(ConfigSubentryFlow):
         self._name = ""
         self._profile: dict[str, Any] = {}
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Add a voice profile."""
-        return await self.async_step_profile()
+    def _loaded_entry(self) -> CloudSpeechConfigEntry | None:
+        """The account the profile belongs to, if it is loaded."""
+        raise NotImplementedError
 
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change a voice profile, its current choices suggested."""
-        subentry = self._get_reconfigure_subentry()
-        self._name = subentry.title
-        self._profile = dict(subentry.data)
-        return await self.async_step_profile()
+    def _async_finish(self, title: str, profile: dict[str, Any]) -> ResultT:
+        """Keep the profile."""
+        raise NotImplementedError
 
     async def async_step_profile(
         self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
+    ) -> ResultT:
         """Ask for the profile's name and language."""
-        entry: CloudSpeechConfigEntry = self._get_entry()
-        if entry.state is not ConfigEntryState.LOADED:
+        if (entry := self._loaded_entry()) is None:
             # The voices to choose from come from the loaded entry.
             return self.async_abort(reason="entry_not_loaded")
         catalog = entry.runtime_data.voices
@@ -91,13 +85,15 @@ class VoiceProfileSubentryFlow(ConfigSubentryFlow):
                 profile_schema(catalog),
                 {CONF_NAME: self._name, CONF_LANGUAGE: language},
             ),
+            description_placeholders={"entry_title": entry.title},
         )
 
     async def async_step_voice(
         self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
+    ) -> ResultT:
         """Ask for a voice speaking the language, and the audio format."""
-        entry: CloudSpeechConfigEntry = self._get_entry()
+        if (entry := self._loaded_entry()) is None:
+            return self.async_abort(reason="entry_not_loaded")
         catalog = entry.runtime_data.voices
         service = entry.data.get(CONF_SERVICE)
         choice = format_choice(service)
@@ -106,7 +102,9 @@ class VoiceProfileSubentryFlow(ConfigSubentryFlow):
             self._profile = profile_with_voice(voice, {**self._profile, **user_input})
             if needs_voice_settings(service, voice):
                 return await self.async_step_voice_settings()
-            return self._async_finish(without_voice_settings(self._profile))
+            return self._async_finish(
+                profile_title(self._name, voice), without_voice_settings(self._profile)
+            )
         language = self._profile[CONF_LANGUAGE]
         voices = catalog.voices_for(language)
         return self.async_show_form(
@@ -120,7 +118,7 @@ class VoiceProfileSubentryFlow(ConfigSubentryFlow):
 
     async def async_step_voice_settings(
         self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
+    ) -> ResultT:
         """Ask how the chosen voice speaks: its own styles and roles, prosody."""
         voice = self._voice
         errors: dict[str, str] = {}
@@ -129,7 +127,8 @@ class VoiceProfileSubentryFlow(ConfigSubentryFlow):
             # Shown on the fields rather than refused at each call.
             if not (errors := voice_settings_errors(voice, settings)):
                 return self._async_finish(
-                    without_voice_settings(self._profile) | settings
+                    profile_title(self._name, voice),
+                    without_voice_settings(self._profile) | settings,
                 )
         return self.async_show_form(
             step_id="voice_settings",
@@ -141,9 +140,37 @@ class VoiceProfileSubentryFlow(ConfigSubentryFlow):
             description_placeholders={"voice": voice_label(voice)},
         )
 
-    def _async_finish(self, profile: dict[str, Any]) -> SubentryFlowResult:
+
+class VoiceProfileSubentryFlow(
+    VoiceProfileSteps[SubentryFlowResult], ConfigSubentryFlow
+):
+    """Add a voice profile to an account, or change one.
+
+    The same forms for a new profile and a changed one, the changed one's
+    choices suggested.
+    """
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a voice profile."""
+        return await self.async_step_profile()
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a voice profile, its current choices suggested."""
+        subentry = self._get_reconfigure_subentry()
+        self._name = subentry.title
+        self._profile = dict(subentry.data)
+        return await self.async_step_profile()
+
+    def _loaded_entry(self) -> CloudSpeechConfigEntry | None:
+        entry: CloudSpeechConfigEntry = self._get_entry()
+        return entry if entry.state is ConfigEntryState.LOADED else None
+
+    def _async_finish(self, title: str, profile: dict[str, Any]) -> SubentryFlowResult:
         """Add the profile, or change it; the entry's listener reloads it."""
-        title = profile_title(self._name, self._voice)
         if self.source == SOURCE_USER:
             return self.async_create_entry(title=title, data=profile)
         return self.async_update_and_abort(

@@ -13,28 +13,15 @@ from typing import Any
 
 from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
-from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import (
-    CONF_LANGUAGE,
-    CONF_SERVICE,
-    CONF_VOICE,
     DOMAIN,
     SUBENTRY_VOICE_PROFILE,
 )
 from .coordinator import CloudSpeechConfigEntry
-from .voice_forms import (
-    chosen_voice,
-    default_language,
-    format_choice,
-    profile_schema,
-    profile_title,
-    profile_with_voice,
-    suggested_voice_and_format,
-    voice_and_format_schema,
-)
+from .profile_flow import VoiceProfileSteps
 
 NO_VOICE_PROFILE = "no_voice_profile"
 
@@ -76,27 +63,13 @@ async def async_create_fix_flow(
     return AddVoiceProfileRepairFlow(str((data or {}).get("entry_id", "")))
 
 
-class AddVoiceProfileRepairFlow(RepairsFlow):
-    """Add a voice profile to an account that has none.
-
-    The profile's name, language, voice and format; how the voice speaks is
-    set afterwards by reconfiguring the profile. A repair flow cannot hand
-    over to the subentry flow (only config flows have a next flow).
-    """
+class AddVoiceProfileRepairFlow(VoiceProfileSteps[RepairsFlowResult], RepairsFlow):
+    """Add a voice profile to an account that has none, with the profile forms."""
 
     def __init__(self, entry_id: str) -> None:
         """Add a profile to the entry `entry_id`."""
+        super().__init__()
         self._entry_id = entry_id
-        self._name = ""
-        self._profile: dict[str, Any] = {}
-
-    def _entry(self) -> CloudSpeechConfigEntry | None:
-        entry: CloudSpeechConfigEntry | None = self.hass.config_entries.async_get_entry(
-            self._entry_id
-        )
-        if entry is None or entry.state is not ConfigEntryState.LOADED:
-            return None
-        return entry
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -104,58 +77,26 @@ class AddVoiceProfileRepairFlow(RepairsFlow):
         """Start with the profile form (the manager passes the issue id in)."""
         return await self.async_step_profile()
 
-    async def async_step_profile(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        """Ask for the profile's name and language."""
-        if (entry := self._entry()) is None:
-            # The voices to choose from come from the loaded entry.
-            return self.async_abort(reason="entry_not_loaded")
-        catalog = entry.runtime_data.voices
-        if user_input is not None:
-            self._name = user_input.get(CONF_NAME, "")
-            self._profile[CONF_LANGUAGE] = user_input[CONF_LANGUAGE]
-            return await self.async_step_voice()
-        language = default_language(
-            catalog, self.hass.config.language, self.hass.config.country
+    def _loaded_entry(self) -> CloudSpeechConfigEntry | None:
+        entry: CloudSpeechConfigEntry | None = self.hass.config_entries.async_get_entry(
+            self._entry_id
         )
-        return self.async_show_form(
-            step_id="profile",
-            data_schema=self.add_suggested_values_to_schema(
-                profile_schema(catalog), {CONF_LANGUAGE: language}
-            ),
-            description_placeholders={"entry_title": entry.title},
-        )
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return None
+        return entry
 
-    async def async_step_voice(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        """Ask for a voice speaking the language and the audio format; add the profile."""
-        if (entry := self._entry()) is None:
+    def _async_finish(self, title: str, profile: dict[str, Any]) -> RepairsFlowResult:
+        """Add the profile; the entry reloads, which adds its entity and clears the issue."""
+        entry = self._loaded_entry()
+        if entry is None:
             return self.async_abort(reason="entry_not_loaded")
-        catalog = entry.runtime_data.voices
-        choice = format_choice(entry.data.get(CONF_SERVICE))
-        if user_input is not None:
-            voice = chosen_voice(catalog, user_input[CONF_VOICE])
-            profile = profile_with_voice(voice, {**self._profile, **user_input})
-            # The entry reloads, which adds the entity and clears the issue.
-            self.hass.config_entries.async_add_subentry(
-                entry,
-                ConfigSubentry(
-                    data=MappingProxyType(profile),
-                    subentry_type=SUBENTRY_VOICE_PROFILE,
-                    title=profile_title(self._name, voice),
-                    unique_id=None,
-                ),
-            )
-            return self.async_create_entry(data={})
-        language = self._profile[CONF_LANGUAGE]
-        voices = catalog.voices_for(language)
-        return self.async_show_form(
-            step_id="voice",
-            data_schema=self.add_suggested_values_to_schema(
-                voice_and_format_schema(voices, choice),
-                suggested_voice_and_format(voices, choice, self._profile),
+        self.hass.config_entries.async_add_subentry(
+            entry,
+            ConfigSubentry(
+                data=MappingProxyType(profile),
+                subentry_type=SUBENTRY_VOICE_PROFILE,
+                title=title,
+                unique_id=None,
             ),
-            description_placeholders={"language": language},
         )
+        return self.async_create_entry(data={})

@@ -83,9 +83,12 @@ def test_chinese_translation_has_every_key_and_placeholder() -> None:
 
 
 def steps_of(flow: type) -> set[str]:
+    """The steps a flow defines, its own and those its classes share."""
     return {
         name.removeprefix("async_step_")
-        for name in vars(flow)
+        for klass in flow.__mro__
+        if klass.__module__.startswith("custom_components.")
+        for name in vars(klass)
         if name.startswith("async_step_")
     }
 

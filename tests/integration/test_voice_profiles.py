@@ -221,6 +221,9 @@ async def test_deleting_the_last_profile_raises_a_repair_that_adds_one(
             CONF_OUTPUT_FORMAT: "ogg-24khz-16bit-mono-opus",
         },
     )
+    # The same forms as "Add voice profile": then how the voice speaks.
+    assert result["step_id"] == "voice_settings"
+    result = await flows.async_configure(result["flow_id"], {CONF_STYLE: "newscast"})
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -229,11 +232,14 @@ async def test_deleting_the_last_profile_raises_a_repair_that_adds_one(
             CONF_VOICE: XIAOXIAO.short_name,
             CONF_LANGUAGE: "zh-CN",
             CONF_OUTPUT_FORMAT: "ogg-24khz-16bit-mono-opus",
+            CONF_STYLE: "newscast",
         }
     }
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     await speak(hass, "晚上好。", engine="tts.evening")
-    assert emulator.requests_for("synthesis")[-1].voice == XIAOXIAO.short_name
+    request = emulator.requests_for("synthesis")[-1]
+    assert request.voice == XIAOXIAO.short_name
+    assert 'style="newscast"' in request.body.decode()
 
 
 async def test_the_repair_waits_for_a_loaded_account(

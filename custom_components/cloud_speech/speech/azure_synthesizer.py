@@ -32,7 +32,7 @@ from .synthesis import (
     Option,
     SynthesisRequest,
     VoiceCatalogSource,
-    choose_voice,
+    VoicesAndHistory,
     default_voice,
     optional_text,
 )
@@ -54,7 +54,7 @@ class AzurePlan:
         return self.audio_format.extension
 
 
-class AzureSynthesizer:
+class AzureSynthesizer(VoicesAndHistory):
     """Speaks plain text in sentence batches, and SSML documents whole."""
 
     def __init__(
@@ -63,18 +63,9 @@ class AzureSynthesizer:
         voices: VoiceCatalogSource,
         history: ServiceHistory | None = None,
     ) -> None:
-        """Speak through `client`, with the voices `voices()` lists at the time.
-
-        `history` is how the service answered recently: share one among the
-        synthesizers of one resource, so that a new stream starts knowing it.
-        """
+        """Speak through `client` (see `VoicesAndHistory` for the rest)."""
+        super().__init__(voices, history)
         self._client = client
-        self._voices = voices
-        self._history = ServiceHistory() if history is None else history
-
-    def choose_voice(self, request: SynthesisRequest) -> Voice:
-        """See `Synthesizer.choose_voice`."""
-        return choose_voice(self._voices(), request)
 
     def prepare(self, request: SynthesisRequest, voice: Voice) -> AzurePlan:
         """Validate the call's settings for `voice`, and choose the output format."""

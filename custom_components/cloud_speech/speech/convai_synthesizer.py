@@ -19,7 +19,7 @@ from .synthesis import (
     Option,
     SynthesisRequest,
     VoiceCatalogSource,
-    choose_voice,
+    VoicesAndHistory,
 )
 from .wav import WavJoiner
 
@@ -51,7 +51,7 @@ class ConvaiPlan:
         return self.encoding.value
 
 
-class ConvaiSynthesizer:
+class ConvaiSynthesizer(VoicesAndHistory):
     """Speaks plain text in sentence batches; falls back to WAV for voices without MP3."""
 
     def __init__(
@@ -60,20 +60,11 @@ class ConvaiSynthesizer:
         voices: VoiceCatalogSource,
         history: ServiceHistory | None = None,
     ) -> None:
-        """Speak through `client`, with the voices `voices()` lists at the time.
-
-        `history` is how the service answered recently: share one among the
-        synthesizers of one account, so that a new stream starts knowing it.
-        """
+        """Speak through `client` (see `VoicesAndHistory` for the rest)."""
+        super().__init__(voices, history)
         self._client = client
-        self._voices = voices
-        self._history = ServiceHistory() if history is None else history
         # Voices that refused MP3: asked for WAV from then on.
         self._refuse_mp3: set[str] = set()
-
-    def choose_voice(self, request: SynthesisRequest) -> Voice:
-        """See `Synthesizer.choose_voice`."""
-        return choose_voice(self._voices(), request)
 
     def prepare(self, request: SynthesisRequest, voice: Voice) -> ConvaiPlan:
         """Pick the encoding the caller prefers if Convai has it, else the profile's."""

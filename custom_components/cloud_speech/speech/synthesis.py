@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from .batching import ServiceHistory
 from .errors import InvalidOptionError, InvalidRequestError, NoVoiceForLanguageError
 from .models import Voice
 from .voices import VoiceCatalog
@@ -146,6 +147,25 @@ def default_voice(voices: VoiceCatalog, request: SynthesisRequest) -> Voice | No
 
 
 type VoiceCatalogSource = Callable[[], VoiceCatalog]
+
+
+class VoicesAndHistory:
+    """What every synthesizer keeps: where its voices come from, and its service's pace."""
+
+    def __init__(
+        self, voices: VoiceCatalogSource, history: ServiceHistory | None = None
+    ) -> None:
+        """Use the voices `voices()` lists at the time of each call.
+
+        `history` is how the service answered recently: share one among the
+        synthesizers of one resource, so that a new stream starts knowing it.
+        """
+        self._voices = voices
+        self._history = ServiceHistory() if history is None else history
+
+    def choose_voice(self, request: SynthesisRequest) -> Voice:
+        """See `Synthesizer.choose_voice`."""
+        return choose_voice(self._voices(), request)
 
 
 def optional_text(value: object, option: Option) -> str | None:
