@@ -168,8 +168,9 @@ async def synthesize_pipelined(
     """Yield the audio of `text`, synthesizing batches of sentences ahead of playback.
 
     `synthesize(batch_text)` returns one request's audio chunks, in
-    `audio_format` as yielded here (by default, audio timed by its text only). When each batch goes, and what it holds,
-    is `batching.BatchScheduler`'s decision; `history` (shared by the streams
+    `audio_format` as yielded here (by default, audio timed by its text
+    only). When each batch goes, and what it holds, is
+    `batching.BatchScheduler`'s decision; `history` (shared by the streams
     of one service) lets a new stream start knowing that service. An error in
     any batch (or in `text`) is raised to the consumer when playback reaches
     it; nothing is skipped. A 429 with Retry-After on a later batch is waited
