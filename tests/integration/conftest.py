@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -11,6 +12,7 @@ import aiohttp
 from homeassistant.config_entries import ConfigSubentryDataWithId
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -32,7 +34,9 @@ from custom_components.cloud_speech.const import (
     SUBENTRY_VOICE_PROFILE,
 )
 from custom_components.cloud_speech.helpers import unique_id_for
-from tests.emulator import TEST_KEY
+from custom_components.cloud_speech.speech.azure import parse_voice_list
+from custom_components.cloud_speech.speech.voices import voice_to_dict
+from tests.emulator import TEST_KEY, Emulator
 
 AZURE_CHINA_DATA: dict[str, Any] = {
     CONF_SERVICE: SERVICE_AZURE,
@@ -155,3 +159,29 @@ async def init_integration(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+def voice_cache_key(entry: MockConfigEntry) -> str:
+    """The Store key of `entry`'s voice cache."""
+    return f"{DOMAIN}.voices.{entry.entry_id}"
+
+
+def cache_voices(
+    hass_storage: dict[str, Any],
+    entry: MockConfigEntry,
+    emulator: Emulator,
+    *,
+    age: timedelta = timedelta(0),
+) -> None:
+    """Give `entry` a cache of the emulator's voices, written `age` ago.
+
+    Setup then loads the voices from it without asking the service.
+    """
+    hass_storage[voice_cache_key(entry)] = {
+        "version": 1,
+        "key": voice_cache_key(entry),
+        "data": {
+            "fetched_at": (dt_util.utcnow() - age).isoformat(),
+            "voices": [voice_to_dict(v) for v in parse_voice_list(emulator.voices)],
+        },
+    }

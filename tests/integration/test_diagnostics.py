@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -13,10 +14,10 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.cloud_speech.const import CONF_MONTHLY_ALLOWANCE, DOMAIN
-from custom_components.cloud_speech.speech.azure import parse_voice_list
-from custom_components.cloud_speech.speech.voices import voice_to_dict
+from custom_components.cloud_speech.const import CONF_MONTHLY_ALLOWANCE
 from tests.emulator import TEST_KEY, Emulator, Fault
+
+from .conftest import cache_voices
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -43,15 +44,7 @@ async def test_diagnostics_show_a_failed_voice_list_refresh(
     mock_config_entry: MockConfigEntry,
     emulator: Emulator,
 ) -> None:
-    key = f"{DOMAIN}.voices.{mock_config_entry.entry_id}"
-    hass_storage[key] = {
-        "version": 1,
-        "key": key,
-        "data": {
-            "fetched_at": "2026-11-20T12:00:00+00:00",
-            "voices": [voice_to_dict(v) for v in parse_voice_list(emulator.voices)],
-        },
-    }
+    cache_voices(hass_storage, mock_config_entry, emulator, age=timedelta(days=2))
     emulator.inject(Fault(target="voices", status=200, body="<html>maintenance</html>"))
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)

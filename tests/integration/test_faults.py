@@ -54,13 +54,11 @@ import custom_components.cloud_speech as integration
 from custom_components.cloud_speech import helpers
 from custom_components.cloud_speech.const import CONF_AUTH_MODE, DOMAIN
 from custom_components.cloud_speech.helpers import unique_id_for
-from custom_components.cloud_speech.speech.azure import parse_voice_list
 from custom_components.cloud_speech.speech.http import Timeouts
-from custom_components.cloud_speech.speech.voices import voice_to_dict
 from tests.emulator import Emulator, EmulatorServer, Fault
 from tests.emulator.audio import mp3_frames
 
-from .conftest import AZURE_CHINA_DATA, DEFAULT_OPTIONS
+from .conftest import AZURE_CHINA_DATA, DEFAULT_OPTIONS, cache_voices
 from .tts_calls import AZURE_ENTITY_ID, speak, stream, text_stream
 
 ENTITY_ID = AZURE_ENTITY_ID
@@ -338,25 +336,6 @@ async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-
-
-def cache_voices(
-    hass_storage: dict[str, Any],
-    entry: MockConfigEntry,
-    emulator: Emulator,
-    *,
-    age: timedelta = timedelta(0),
-) -> None:
-    """Give `entry` a voice cache written `age` ago (no voice request at setup)."""
-    key = f"{DOMAIN}.voices.{entry.entry_id}"
-    hass_storage[key] = {
-        "version": 1,
-        "key": key,
-        "data": {
-            "fetched_at": (dt_util.utcnow() - age).isoformat(),
-            "voices": [voice_to_dict(v) for v in parse_voice_list(emulator.voices)],
-        },
-    }
 
 
 def reauth_flows(hass: HomeAssistant) -> list[Any]:

@@ -20,12 +20,10 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.cloud_speech import helpers
 from custom_components.cloud_speech.const import CONF_REGION, DOMAIN
-from custom_components.cloud_speech.speech.azure import parse_voice_list
 from custom_components.cloud_speech.speech.http import Timeouts
-from custom_components.cloud_speech.speech.voices import voice_to_dict
 from tests.emulator import Emulator, Fault
 
-from .conftest import AZURE_CHINA_DATA, DEFAULT_OPTIONS
+from .conftest import AZURE_CHINA_DATA, DEFAULT_OPTIONS, cache_voices, voice_cache_key
 from .tts_calls import eventually
 
 NEW_VOICE = "zh-CN-BrandNewNeural"
@@ -69,30 +67,10 @@ async def next_day(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-def cache_key(entry: MockConfigEntry) -> str:
-    return f"{DOMAIN}.voices.{entry.entry_id}"
-
-
-def cache_voices(
-    hass_storage: dict[str, Any],
-    entry: MockConfigEntry,
-    emulator: Emulator,
-    *,
-    age: timedelta = timedelta(0),
-) -> None:
-    """Give `entry` a cache of the emulator's voices, written `age` ago."""
-    hass_storage[cache_key(entry)] = {
-        "version": 1,
-        "key": cache_key(entry),
-        "data": {
-            "fetched_at": (dt_util.utcnow() - age).isoformat(),
-            "voices": [voice_to_dict(v) for v in parse_voice_list(emulator.voices)],
-        },
-    }
-
-
 def cached_at(hass_storage: dict[str, Any], entry: MockConfigEntry) -> datetime:
-    return datetime.fromisoformat(hass_storage[cache_key(entry)]["data"]["fetched_at"])
+    return datetime.fromisoformat(
+        hass_storage[voice_cache_key(entry)]["data"]["fetched_at"]
+    )
 
 
 def add_voice(emulator: Emulator) -> None:
@@ -131,7 +109,7 @@ async def test_setup_fetches_and_caches_the_voices_and_unload_cleans_up(
     assert len(mock_config_entry.runtime_data.voices) == len(emulator.voices)
     [request] = emulator.requests_for("voices")
     assert request.host == "chinaeast2.tts.speech.azure.cn"
-    cached = hass_storage[cache_key(mock_config_entry)]["data"]["voices"]
+    cached = hass_storage[voice_cache_key(mock_config_entry)]["data"]["voices"]
     assert len(cached) == len(emulator.voices)
 
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
@@ -167,7 +145,7 @@ async def test_setup_without_cache_is_retried_when_the_service_fails(
 
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert mock_config_entry.error_reason_translation_key == reason
-    assert cache_key(mock_config_entry) not in hass_storage
+    assert voice_cache_key(mock_config_entry) not in hass_storage
 
 
 async def test_rejected_key_at_setup_starts_reauth(
@@ -244,9 +222,9 @@ async def test_stale_cache_is_refreshed_in_the_background(
     assert dt_util.utcnow() - cached_at(hass_storage, mock_config_entry) < timedelta(
         minutes=1
     )
-    assert len(hass_storage[cache_key(mock_config_entry)]["data"]["voices"]) == len(
-        emulator.voices
-    )
+    assert len(
+        hass_storage[voice_cache_key(mock_config_entry)]["data"]["voices"]
+    ) == len(emulator.voices)
 
 
 async def test_setup_with_a_stale_cache_does_not_wait_for_the_service(
@@ -308,9 +286,9 @@ async def test_unreadable_cache_is_ignored(
     emulator: Emulator,
     stored: dict[str, Any],
 ) -> None:
-    hass_storage[cache_key(mock_config_entry)] = {
+    hass_storage[voice_cache_key(mock_config_entry)] = {
         "version": 1,
-        "key": cache_key(mock_config_entry),
+        "key": voice_cache_key(mock_config_entry),
         "data": stored,
     }
 
@@ -338,7 +316,7 @@ async def test_voice_list_is_refreshed_daily_and_cached(
     assert len(emulator.requests_for("voices")) == 2
     assert mock_config_entry.runtime_data.voices.get(NEW_VOICE)
     assert cached_at(hass_storage, mock_config_entry) == dt_util.utcnow()
-    cached = hass_storage[cache_key(mock_config_entry)]["data"]["voices"]
+    cached = hass_storage[voice_cache_key(mock_config_entry)]["data"]["voices"]
     assert NEW_VOICE in {voice["short_name"] for voice in cached}
 
     await next_day(hass, freezer)
@@ -486,9 +464,9 @@ async def test_removing_the_entry_forgets_its_cached_voices(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     await setup_entry(hass, mock_config_entry)
-    assert cache_key(mock_config_entry) in hass_storage
+    assert voice_cache_key(mock_config_entry) in hass_storage
 
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
 
-    assert cache_key(mock_config_entry) not in hass_storage
+    assert voice_cache_key(mock_config_entry) not in hass_storage
