@@ -9,7 +9,7 @@ import pytest
 
 from custom_components.cloud_speech.speech.streams import (
     PeekedText,
-    ReplayableText,
+    Replayable,
     closing,
     prepend,
     xml_characters,
@@ -26,7 +26,7 @@ async def read(text: AsyncIterator[str]) -> list[str]:
 
 
 async def test_replayable_text_is_read_again_from_the_start() -> None:
-    text = ReplayableText(pieces("Hello ", "there."))
+    text = Replayable(pieces("Hello ", "there."))
 
     first = text.read()
     assert await anext(first) == "Hello "
@@ -40,7 +40,7 @@ async def test_a_failing_source_fails_every_reader_where_it_broke_off() -> None:
         yield "Hello"
         raise RuntimeError("the agent failed")
 
-    text = ReplayableText(failing())
+    text = Replayable(failing())
 
     for _ in range(2):
         reader = text.read()
@@ -55,7 +55,7 @@ async def test_a_closed_replayable_text_stops_pulling_and_ends() -> None:
         await asyncio.Event().wait()
         yield "never"  # pragma: no cover
 
-    text = ReplayableText(endless())
+    text = Replayable(endless())
     reader = text.read()
     assert await anext(reader) == "Hello"
     waiting = asyncio.create_task(anext(reader))
@@ -92,7 +92,7 @@ async def test_prepend_and_closing_close_the_audio_and_the_text() -> None:
         finally:
             closed.append("audio")
 
-    text = ReplayableText(pieces("Hello"))
+    text = Replayable(pieces("Hello"))
     stream = closing(prepend(b"1", audio()), text)
 
     assert await anext(stream) == b"1"

@@ -13,7 +13,7 @@ from .convai import ConvaiClient, ConvaiEncoding, parse_encoding
 from .errors import EncodingNotSupportedError
 from .models import AudioFormat, Codec, Container, Voice
 from .pipeline import synthesize_pipelined
-from .streams import ReplayableText, closing, prepend
+from .streams import Replayable, closing, prepend
 from .synthesis import (
     AudioStream,
     Option,
@@ -91,7 +91,7 @@ class ConvaiSynthesizer(VoicesAndHistory):
         """
         if plan.encoding is ConvaiEncoding.WAV:
             return AudioStream(plan.extension, self._synthesize(plan, text))
-        replayable = ReplayableText(aiter(text))
+        replayable = Replayable(aiter(text))
         audio = self._synthesize(plan, replayable.read())
         try:
             first = await anext(audio)

@@ -12,7 +12,15 @@ own exceptions can carry request details, so they are replaced by ours
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+)
+import contextlib
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +29,7 @@ import json
 import logging
 import math
 import re
-from typing import Final, NoReturn, TypedDict, Unpack
+from typing import Final, NoReturn, Protocol, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -58,6 +66,20 @@ HEADER_SAFE_RE: Final = re.compile(r"[\x20-\x7e]*")
 type Sleep = Callable[[float], Awaitable[None]]
 
 type ReasonParser = Callable[[str], str | None]
+
+
+class BodyStream(Protocol):
+    """A request body produced while it is sent (audio as it is spoken).
+
+    `streams.Replayable` is one.
+    """
+
+    def read(self) -> AsyncIterator[bytes]:
+        """The body from its start: each attempt of a request sends it anew."""
+
+    async def wait_ended(self) -> None:
+        """Return once the whole body is known: its source has ended."""
+
 
 # Who waits out a 429 that says when to come back (`Retry-After`). Unset, or
 # answering False: the retry policy, up to `RetryPolicy.max_retry_after`. The
@@ -96,6 +118,8 @@ class Timeouts:
         total: A whole non-streamed request (voice list, token), body included.
             Streamed audio has no total limit: a long text legitimately takes
             long, and `idle` catches a stalled stream.
+        upload: The longest a streamed request body may take to send (audio
+            uploaded as it is spoken); `first_byte` then counts from its end.
 
     """
 
@@ -103,10 +127,11 @@ class Timeouts:
     first_byte: float = 15.0
     idle: float = 10.0
     total: float = 60.0
+    upload: float = 90.0
 
     def __post_init__(self) -> None:
         """Reject values that would disable a timeout by accident."""
-        for name in ("connect", "first_byte", "idle", "total"):
+        for name in ("connect", "first_byte", "idle", "total", "upload"):
             value = getattr(self, name)
             if not (
                 isinstance(value, int | float) and math.isfinite(value) and value > 0
@@ -428,7 +453,7 @@ class _Request:
     method: str
     url: str
     headers: Mapping[str, str]
-    data: bytes | None = None
+    data: bytes | BodyStream | None = None
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     retry: RetryPolicy = DEFAULT_RETRY
     sleep: Sleep = asyncio.sleep
@@ -447,15 +472,22 @@ class _Request:
         """
         host = self.host
         response: aiohttp.ClientResponse | None = None
+        streamed = self.streamed_body()
+        watcher: asyncio.Task[None] | None = None
         try:
-            async with asyncio.timeout(
-                self.timeouts.connect + self.timeouts.first_byte
-            ):
+            async with asyncio.timeout(self._answer_deadline()) as deadline:
+                if streamed is not None:
+                    watcher = asyncio.create_task(
+                        _answer_within(streamed, deadline, self.timeouts.first_byte)
+                    )
                 response = await self.session.request(
                     self.method,
                     self.url,
                     headers=dict(self.headers),
-                    data=self.data,
+                    data=streamed.read() if streamed is not None else self.data,
+                    # Azure asks for it with a streamed body: a refusal (a
+                    # 401) then comes before any audio is sent.
+                    expect100=streamed is not None,
                     # A redirect would carry the key to another host.
                     allow_redirects=False,
                     # Overrides the session's default total timeout, which
@@ -470,17 +502,44 @@ class _Request:
         except BaseException as err:
             if response is not None:
                 response.close()
+            if watcher is not None:
+                watcher.cancel()
             if isinstance(err, SpeechError):
                 raise
             if isinstance(err, TimeoutError):
-                raise SpeechTimeoutError(
-                    f"{host} did not answer within "
-                    f"{self.timeouts.connect + self.timeouts.first_byte:g} s"
-                ) from None
+                raise SpeechTimeoutError(self._timeout_message()) from None
             if isinstance(err, aiohttp.ClientError | OSError):
                 raise _connection_error(host, err) from None
             raise
         return response, first
+
+    def streamed_body(self) -> BodyStream | None:
+        """The body, when it is streamed as it is produced."""
+        if self.data is None or isinstance(self.data, bytes):
+            return None
+        return self.data
+
+    def _answer_deadline(self) -> float:
+        """Seconds the answer may take; a streamed body's are rescheduled as it ends."""
+        if self.streamed_body() is not None:
+            # The body lasts as long as its source (a person speaking); the
+            # upload limit bounds a source that never ends.
+            return (
+                self.timeouts.connect + self.timeouts.upload + self.timeouts.first_byte
+            )
+        return self.timeouts.connect + self.timeouts.first_byte
+
+    def _timeout_message(self) -> str:
+        if self.streamed_body() is not None:
+            return (
+                f"{self.host} did not answer within {self.timeouts.first_byte:g} s "
+                f"of the end of the upload, or the upload took over "
+                f"{self.timeouts.upload:g} s"
+            )
+        return (
+            f"{self.host} did not answer within "
+            f"{self.timeouts.connect + self.timeouts.first_byte:g} s"
+        )
 
     async def _fail(self, response: aiohttp.ClientResponse) -> NoReturn:
         """Raise the error a non-2xx response stands for."""
@@ -526,6 +585,19 @@ class _Request:
             ) from None
         except (aiohttp.ClientError, OSError) as err:
             raise _connection_error(self.host, err) from None
+
+
+async def _answer_within(
+    body: BodyStream, deadline: asyncio.Timeout, seconds: float
+) -> None:
+    """Once `body`'s source has ended, the answer must come within `seconds`.
+
+    From the end of the source, not of the upload: a service that holds the
+    upload back (no ``100 Continue``) is given up on just as soon.
+    """
+    with contextlib.suppress(Exception):  # the upload itself reports it
+        await body.wait_ended()
+    deadline.reschedule(asyncio.get_running_loop().time() + seconds)
 
 
 def _caller_waits(error: SpeechError) -> bool:
@@ -633,9 +705,11 @@ async def request_bytes(
 
 
 async def _read_all(request: _Request, max_bytes: int) -> tuple[bytes, str | None]:
-    """One attempt of `request_bytes`."""
+    """One attempt of `request_bytes` (or `upload_json`)."""
+    # A streamed body lasts as long as its source: `open` bounds it instead.
+    total = None if request.streamed_body() is not None else request.timeouts.total
     try:
-        async with asyncio.timeout(request.timeouts.total):
+        async with asyncio.timeout(total):
             response, chunk = await request.open()
             try:
                 chunks: list[bytes] = []
@@ -701,12 +775,44 @@ async def request_json(
     body, charset = await request_bytes(
         session, method, url, headers=headers, **options
     )
+    return _parse_json(body, charset, url)
+
+
+def _parse_json(body: bytes, charset: str | None, url: str) -> object:
+    """Parse a JSON body; `SpeechResponseError` when it is not JSON."""
     try:
         # json.loads detects UTF-8/16/32 itself; a declared charset wins.
         return json.loads(body.decode(charset) if charset else body)
     except ValueError, UnicodeDecodeError, RecursionError:
         # RecursionError: nesting deeper than the parser can follow (hostile JSON).
         raise SpeechResponseError(f"{host_of(url)} returned invalid JSON") from None
+
+
+async def upload_json(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    body: BodyStream,
+    max_bytes: int = DEFAULT_MAX_BODY,
+    **options: Unpack[RequestOptions],
+) -> object:
+    """Stream a request body as it is produced; return the JSON answer.
+
+    The body goes out with chunked transfer and ``Expect: 100-continue``
+    while `body` is still producing it, so the answer can come as soon as it
+    ends. Deadlines: `Timeouts.upload` for the body, then `Timeouts.first_byte`
+    from the end of its source for the answer. A failed attempt is retried as
+    `request_json` is, sending the body again from its start.
+
+    Raises:
+        SpeechError: As `request_json`.
+
+    """
+    request = _Request(session, method, url, headers, body, **options)
+    data, charset = await request.with_retries(lambda: _read_all(request, max_bytes))
+    return _parse_json(data, charset, url)
 
 
 def normalize_base_url(url: str) -> tuple[str, str]:

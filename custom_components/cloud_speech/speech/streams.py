@@ -15,8 +15,8 @@ from contextlib import aclosing
 from .ssml import remove_forbidden_characters
 
 
-class ReplayableText:
-    """A text stream that can be read again from the start.
+class Replayable[T]:
+    """A stream (text pieces, audio chunks) that can be read again from the start.
 
     Pieces are pulled from the source by a task of their own, so a reader
     being cancelled never cancels (and so breaks) the source. A failure of
@@ -24,16 +24,16 @@ class ReplayableText:
     must not end quietly where the source broke off.
     """
 
-    def __init__(self, source: AsyncIterator[str]) -> None:
+    def __init__(self, source: AsyncIterator[T]) -> None:
         """Read `source` only as far as some reader has asked."""
         self._source = source
-        self._pieces: list[str] = []
+        self._pieces: list[T] = []
         self._done = False
         self._error: Exception | None = None
         self._closed = False
         self._pulling: asyncio.Task[None] | None = None
 
-    async def read(self) -> AsyncIterator[str]:
+    async def read(self) -> AsyncIterator[T]:
         """Every piece from the first, then new ones as they arrive."""
         index = 0
         while True:
@@ -47,6 +47,11 @@ class ReplayableText:
                 return
             yield self._pieces[index]
             index += 1
+
+    async def wait_ended(self) -> None:
+        """Read the source to its end, whoever else reads; raises its failure."""
+        async for _ in self.read():
+            pass
 
     async def _pull(self) -> None:
         try:
@@ -107,7 +112,7 @@ async def prepend(first: bytes, rest: AsyncGenerator[bytes]) -> AsyncGenerator[b
 
 
 async def closing(
-    audio: AsyncGenerator[bytes], text: ReplayableText
+    audio: AsyncGenerator[bytes], text: Replayable[str]
 ) -> AsyncGenerator[bytes]:
     """Yield `audio`; when the listener leaves, stop its requests, then the text."""
     try:
