@@ -9,7 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from . import azure, convai
+from . import azure, convai, recognition
+from .convai import ConvaiPayload
 from .exchange import (
     Context,
     Reply,
@@ -20,6 +21,7 @@ from .exchange import (
     text_reply,
 )
 from .hosts import find_endpoint, strip_port
+from .ssml import SsmlCheck
 from .state import Emulator, Fault, Headers, RecordedRequest
 
 _LOGGER = logging.getLogger(__package__)
@@ -80,7 +82,9 @@ async def _handle(
     )
     try:
         try:
-            record.body = await request.read()
+            # The recogniser reads its body itself, as it streams in.
+            if endpoint is None or endpoint.kind != "recognition":
+                record.body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return await _send(
                 request,
@@ -129,7 +133,23 @@ async def _answer(context: Context) -> tuple[Reply, Fault | None]:
     convai_payload = (
         convai.describe_synthesis(context) if kind == "convai_synthesis" else None
     )
+    # The whole upload is read (and decoded as it arrives) before any answer.
+    upload = await recognition.receive(context) if kind == "recognition" else None
+    try:
+        return await _reply(context, ssml, convai_payload, upload)
+    finally:
+        if upload is not None:
+            upload.release(emulator)
 
+
+async def _reply(
+    context: Context,
+    ssml: SsmlCheck | None,
+    convai_payload: ConvaiPayload | None,
+    upload: recognition.Upload | None,
+) -> tuple[Reply, Fault | None]:
+    """Take the request's fault, if any, and answer with it or the handler."""
+    emulator, kind = context.emulator, context.endpoint.kind
     fault = emulator.take_fault(kind)
     context.record.fault = fault
     reply: Reply | None = None
@@ -149,6 +169,8 @@ async def _answer(context: Context) -> tuple[Reply, Fault | None]:
             reply = await azure.handle_synthesis(context, ssml)
         elif convai_payload is not None:
             reply = await convai.handle_synthesis(context, convai_payload)
+        elif upload is not None:
+            reply = await recognition.handle(context, upload)
         elif kind == "voices":
             reply = await azure.handle_voices(context)
         elif kind == "token":

@@ -39,7 +39,7 @@ def describe_synthesis(context: Context) -> SsmlCheck:
 _NO_RESOURCE = ""
 
 
-def _authenticate(context: Context) -> str | None:
+def authenticate(context: Context) -> str | None:
     """The resource key a request is made with (directly or via its token).
 
     None means 401. Keyless container requests answer _NO_RESOURCE.
@@ -71,7 +71,7 @@ async def handle_token(context: Context) -> Reply:
 
 async def handle_voices(context: Context) -> Reply:
     """GET .../voices/list: the voice list JSON."""
-    if _authenticate(context) is None:
+    if authenticate(context) is None:
         return _unauthorized()
     body = json.dumps(context.emulator.voices, ensure_ascii=False).encode()
     return Reply(200, body, "application/json; charset=utf-8")
@@ -79,7 +79,7 @@ async def handle_voices(context: Context) -> Reply:
 
 async def handle_synthesis(context: Context, check: SsmlCheck) -> Reply:
     """POST .../cognitiveservices/v1: SSML in, audio out."""
-    key = _authenticate(context)
+    key = authenticate(context)
     if key is None:
         return _unauthorized()
     emulator = context.emulator
@@ -121,6 +121,12 @@ async def handle_synthesis(context: Context, check: SsmlCheck) -> Reply:
         ms_per_character=emulator.ms_per_character,
     )
     context.record.synthesized = True
+    # The recogniser knows what the emulator said (see recognition.py).
+    emulator.remember_synthesis(
+        check.spoken_text or "",
+        speak=emulator.speak,
+        ms_per_character=emulator.ms_per_character,
+    )
     return Reply(
         200,
         audio,

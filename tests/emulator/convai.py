@@ -124,6 +124,12 @@ async def handle_synthesis(context: Context, payload: ConvaiPayload) -> Reply:
         ms_per_character=emulator.ms_per_character,
     )
     context.record.synthesized = True
+    # The recogniser knows what the emulator said (see recognition.py).
+    emulator.remember_synthesis(
+        fields["transcript"],
+        speak=emulator.speak,
+        ms_per_character=emulator.ms_per_character,
+    )
     headers = {}
     if isinstance(filename := fields.get("filename"), str) and filename:
         safe_name = re.sub(r"[^\w. -]", "_", filename)  # never let it break the header

@@ -32,6 +32,13 @@ CLOUDS: dict[str, tuple[str, str, frozenset[str]]] = {
         US_GOVERNMENT_REGIONS,
     ),
 }
+# cloud -> host suffix of the Speech to text REST API for short audio
+# (rest-speech-to-text-short.md; sovereign-clouds.md for .azure.cn and .azure.us).
+STT_SUFFIXES: dict[str, str] = {
+    "global": ".stt.speech.microsoft.com",
+    "china": ".stt.speech.azure.cn",
+    "us_government": ".stt.speech.azure.us",
+}
 CUSTOM_DOMAIN_SUFFIX = ".cognitiveservices.azure.com"
 CONVAI_HOST = "api.convai.com"
 DEFAULT_CONTAINER_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -47,7 +54,7 @@ class Site:
     """What a host name stands for."""
 
     host: str
-    role: str  # speech | token | custom | container | convai
+    role: str  # speech | stt | token | custom | container | convai
     cloud: str | None  # global | china | us_government | custom | container | None
     region: str | None
 
@@ -76,6 +83,9 @@ def classify_host(
             region = name.removesuffix(suffix)
             if region != name and region in regions:
                 return Site(name, role, cloud, region)
+        region = name.removesuffix(STT_SUFFIXES[cloud])
+        if region != name and region in regions:
+            return Site(name, "stt", cloud, region)
     subdomain = name.removesuffix(CUSTOM_DOMAIN_SUFFIX)
     if subdomain != name and _DNS_LABEL.fullmatch(subdomain):
         return Site(name, "custom", "custom", None)
@@ -87,12 +97,16 @@ class Endpoint:
     """One operation: which service answers it and its kind for recording/faults."""
 
     service: str  # azure | convai
-    kind: str  # synthesis | voices | token | convai_synthesis | convai_voices
+    kind: str  # synthesis | voices | token | recognition | convai_synthesis | convai_voices
 
 
 _SYNTHESIS = Endpoint("azure", "synthesis")
 _VOICES = Endpoint("azure", "voices")
 _TOKEN = Endpoint("azure", "token")
+_RECOGNITION = Endpoint("azure", "recognition")
+# Speech to text REST API for short audio; on a custom domain the offering
+# ("stt") becomes the first path element (speech-services-private-link.md).
+RECOGNITION_PATH = "/speech/recognition/conversation/cognitiveservices/v1"
 _CONVAI_SYNTHESIS = Endpoint("convai", "convai_synthesis")
 _CONVAI_VOICES = Endpoint("convai", "convai_voices")
 
@@ -101,8 +115,10 @@ ROUTES: dict[str, dict[tuple[str, str], Endpoint]] = {
         ("POST", "/cognitiveservices/v1"): _SYNTHESIS,
         ("GET", "/cognitiveservices/voices/list"): _VOICES,
     },
+    "stt": {("POST", RECOGNITION_PATH): _RECOGNITION},
     "token": {("POST", "/sts/v1.0/issueToken"): _TOKEN},
     "custom": {
+        ("POST", f"/stt{RECOGNITION_PATH}"): _RECOGNITION,
         ("POST", "/tts/cognitiveservices/v1"): _SYNTHESIS,
         ("GET", "/tts/cognitiveservices/voices/list"): _VOICES,
         ("POST", "/sts/v1.0/issueToken"): _TOKEN,
@@ -110,6 +126,7 @@ ROUTES: dict[str, dict[tuple[str, str], Endpoint]] = {
     "container": {
         ("POST", "/cognitiveservices/v1"): _SYNTHESIS,
         ("GET", "/cognitiveservices/voices/list"): _VOICES,
+        ("POST", RECOGNITION_PATH): _RECOGNITION,
         ("POST", f"{CONVAI_PREFIX_ON_CONTAINER}/tts/"): _CONVAI_SYNTHESIS,
         (
             "GET",

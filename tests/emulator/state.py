@@ -19,6 +19,7 @@ import time
 from typing import Any, Literal
 
 from .hosts import DEFAULT_CONTAINER_HOSTS, Site, classify_host
+from .locales import STT_LOCALES
 from .voices import (
     DEFAULT_CONVAI_MP3_UNSUPPORTED,
     build_convai_voices,
@@ -31,12 +32,29 @@ CONVAI_TEST_KEY = "test-convai-key"
 # Free (F0) real-time text to speech: "20 transactions per 60 seconds" (quotas page).
 FREE_TIER_TRANSACTIONS = 20
 FREE_TIER_WINDOW_SECONDS = 60.0
+# Free (F0) real-time speech to text: "Concurrent request limit - base model
+# endpoint": 1 (quotas page; it covers the REST API for short audio).
+FREE_TIER_CONCURRENT_RECOGNITIONS = 1
 
 FaultTarget = Literal[
-    "synthesis", "voices", "token", "convai_synthesis", "convai_voices", "any"
+    "synthesis",
+    "voices",
+    "token",
+    "recognition",
+    "convai_synthesis",
+    "convai_voices",
+    "any",
 ]
 FAULT_TARGETS: frozenset[str] = frozenset(
-    {"synthesis", "voices", "token", "convai_synthesis", "convai_voices", "any"}
+    {
+        "synthesis",
+        "voices",
+        "token",
+        "recognition",
+        "convai_synthesis",
+        "convai_voices",
+        "any",
+    }
 )
 
 
@@ -101,7 +119,7 @@ class RecordedRequest:
     """One request the emulator received, and how it answered."""
 
     service: str  # "azure" | "convai"
-    kind: str  # "synthesis" | "voices" | "token" | "convai_synthesis" | "convai_voices" | "unknown"
+    kind: str  # "synthesis" | "voices" | "token" | "recognition" | "convai_synthesis" | "convai_voices" | "unknown"
     method: str
     host: str
     path: str
@@ -118,6 +136,35 @@ class RecordedRequest:
     # The full body the emulator meant to send (left out of repr: audio is long).
     response_body: bytes = field(default=b"", repr=False)
     fault: Fault | None = None  # the fault applied to this request, if any
+    # Speech to text (kind "recognition"); `body` holds every byte received.
+    language: str | None = None  # the `language` query parameter as sent
+    result_format: str | None = None  # `format` as sent (None: absent, simple)
+    profanity: str | None = None  # `profanity` as sent (None: absent, masked)
+    content_type: str | None = None  # the Content-Type header as sent
+    chunked: bool = False  # the body came with Transfer-Encoding: chunked
+    expect_continue: bool = False  # the request carried Expect: 100-continue
+    # time.monotonic() when the first and the last body chunk arrived, and
+    # how many chunks the server read (it reads whatever has arrived).
+    first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
+    chunk_count: int = 0
+    audio_seconds: float | None = None  # decoded audio, before the 60 s cut
+    recognition_status: str | None = None  # RecognitionStatus answered, if any
+    recognized_text: str | None = None  # DisplayText (or Display) answered
+
+
+@dataclass
+class RememberedSpeech:
+    """Audio the emulator can recognise, and the text it means.
+
+    `pcm` is 16 kHz mono 16-bit little-endian PCM. Speech remembered from a
+    synthesis is rendered only when a recognition needs it (`render`: the
+    speak flag and ms_per_character the synthesis used).
+    """
+
+    text: str
+    pcm: bytes | None = field(default=None, repr=False)
+    render: tuple[bool, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +220,17 @@ class Emulator:
         self.peak_open_requests: int = 0
         self._tokens: dict[str, _IssuedToken] = {}
         self._arrival_waiters: set[asyncio.Event] = set()
+        # --- speech to text ---
+        # Locales the recognition endpoint accepts (see recognition.py).
+        self.stt_locales: set[str] = set(STT_LOCALES)
+        # Custom speech endpoint IDs accepted as `cid` (none by default).
+        self.stt_endpoint_ids: set[str] = set()
+        # Refuse a chunked upload without Expect: 100-continue (REST: required).
+        self.require_expect_for_chunked: bool = True
+        # What the recogniser knows: newest last (see remember_speech()).
+        self.remembered_speech: list[RememberedSpeech] = []
+        # Recognitions in flight per resource key (F0: one at a time).
+        self._open_recognitions: dict[str, int] = {}
 
     # --- hosts -----------------------------------------------------------
 
@@ -249,6 +307,57 @@ class Emulator:
             for request in self.requests
             if request.synthesized
         ]
+
+    def recognized_texts(self) -> list[str]:
+        """DisplayText of the recognition requests answered Success, in order."""
+        return [
+            request.recognized_text or ""
+            for request in self.requests
+            if request.kind == "recognition" and request.recognition_status == "Success"
+        ]
+
+    # --- speech to text ----------------------------------------------------
+
+    def remember_speech(self, pcm: bytes, text: str) -> RememberedSpeech:
+        """Make the recogniser answer `text` for audio containing `pcm`.
+
+        `pcm` is 16 kHz mono 16-bit little-endian PCM (no header). Silence
+        at either end does not matter; later entries win over earlier ones.
+        """
+        if len(pcm) % 2:
+            raise ValueError("16-bit PCM has an even number of bytes")
+        memory = RememberedSpeech(text, pcm=bytes(pcm))
+        self.remembered_speech.append(memory)
+        return memory
+
+    def remember_synthesis(
+        self, text: str, *, speak: bool, ms_per_character: float
+    ) -> None:
+        """Remember synthesised text; its 16 kHz PCM is rendered when needed."""
+        self.remembered_speech.append(
+            RememberedSpeech(text, render=(speak, ms_per_character))
+        )
+
+    def forget_speech(self) -> None:
+        """Forget everything remember_speech() and synthesis taught."""
+        self.remembered_speech.clear()
+
+    def start_recognition(self, key: str) -> bool:
+        """Open a recognition for a resource; False when F0 already has one."""
+        if self.free_tier and self._open_recognitions.get(key, 0) >= (
+            FREE_TIER_CONCURRENT_RECOGNITIONS
+        ):
+            return False
+        self._open_recognitions[key] = self._open_recognitions.get(key, 0) + 1
+        return True
+
+    def finish_recognition(self, key: str) -> None:
+        """Close a recognition opened by start_recognition()."""
+        left = self._open_recognitions.get(key, 0) - 1
+        if left > 0:
+            self._open_recognitions[key] = left
+        else:
+            self._open_recognitions.pop(key, None)
 
     # --- voices ----------------------------------------------------------
 
