@@ -10,7 +10,6 @@ import socket
 import traceback
 from typing import Any
 
-import aiohttp
 import pytest
 
 from custom_components.cloud_speech.speech import __version__
@@ -39,6 +38,7 @@ from custom_components.cloud_speech.speech.errors import (
 from custom_components.cloud_speech.speech.http import RetryPolicy, Timeouts
 from custom_components.cloud_speech.speech.models import Gender, Voice
 from tests.emulator import TEST_KEY, Emulator, EmulatorServer, Fault
+from tests.speech.conftest import Sleeps
 from tests.voice_data import YUNXI
 
 SSML = (
@@ -48,17 +48,7 @@ SSML = (
 MP3 = "audio-24khz-48kbitrate-mono-mp3"
 SECRET = "SECRET-MARKER-123"
 # Fast enough to keep the suite quick, long enough for a loaded CI machine.
-TIMEOUTS = Timeouts(connect=2.0, first_byte=2.0, idle=2.0, total=5.0)
 TINY_TIMEOUTS = Timeouts(connect=0.5, first_byte=0.2, idle=0.2, total=1.0)
-RETRY = RetryPolicy(attempts=3, max_retry_after=2.0, backoff=0.01)
-
-
-class Sleeps(list[float]):
-    """Records the delays the client waits between retries, without waiting."""
-
-    async def __call__(self, delay: float) -> None:
-        self.append(delay)
-        await asyncio.sleep(0)
 
 
 class FakeClock:
@@ -69,36 +59,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def make_client(
-    emulator_session: aiohttp.ClientSession, sleeps: Sleeps
-) -> Callable[..., AzureSpeechClient]:
-    """Build a client for a region (China East 2 by default) or endpoints."""
-
-    def make(
-        endpoints: AzureEndpoints | None = None,
-        *,
-        api_key: str | None = TEST_KEY,
-        **kwargs: Any,
-    ) -> AzureSpeechClient:
-        kwargs.setdefault("timeouts", TIMEOUTS)
-        kwargs.setdefault("retry", RETRY)
-        kwargs.setdefault("sleep", sleeps)
-        return AzureSpeechClient(
-            emulator_session,
-            endpoints or azure_endpoints(AzureCloud.CHINA, region="chinaeast2"),
-            api_key=api_key,
-            **kwargs,
-        )
-
-    return make
 
 
 async def collect(stream: AsyncIterator[bytes]) -> list[bytes]:
@@ -132,13 +92,14 @@ def free_port() -> int:
 
 
 @pytest.mark.parametrize(
-    ("cloud", "region", "synthesis", "voices", "token"),
+    ("cloud", "region", "synthesis", "voices", "recognition", "token"),
     [
         (
             AzureCloud.GLOBAL,
             "westeurope",
             "https://westeurope.tts.speech.microsoft.com/cognitiveservices/v1",
             "https://westeurope.tts.speech.microsoft.com/cognitiveservices/voices/list",
+            "https://westeurope.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1",
             "https://westeurope.api.cognitive.microsoft.com/sts/v1.0/issueToken",
         ),
         (
@@ -146,6 +107,7 @@ def free_port() -> int:
             "chinaeast2",
             "https://chinaeast2.tts.speech.azure.cn/cognitiveservices/v1",
             "https://chinaeast2.tts.speech.azure.cn/cognitiveservices/voices/list",
+            "https://chinaeast2.stt.speech.azure.cn/speech/recognition/conversation/cognitiveservices/v1",
             "https://chinaeast2.api.cognitive.azure.cn/sts/v1.0/issueToken",
         ),
         (
@@ -153,16 +115,23 @@ def free_port() -> int:
             "usgovvirginia",
             "https://usgovvirginia.tts.speech.azure.us/cognitiveservices/v1",
             "https://usgovvirginia.tts.speech.azure.us/cognitiveservices/voices/list",
+            "https://usgovvirginia.stt.speech.azure.us/speech/recognition/conversation/cognitiveservices/v1",
             "https://usgovvirginia.api.cognitive.microsoft.us/sts/v1.0/issueToken",
         ),
     ],
 )
-def test_each_cloud_has_its_own_hosts(
-    cloud: AzureCloud, region: str, synthesis: str, voices: str, token: str
+def test_each_cloud_has_its_own_hosts(  # noqa: PLR0917 - one per table column
+    cloud: AzureCloud,
+    region: str,
+    synthesis: str,
+    voices: str,
+    recognition: str,
+    token: str,
 ) -> None:
     assert azure_endpoints(cloud, region=region) == AzureEndpoints(
         synthesis_url=synthesis,
         voices_url=voices,
+        recognition_url=recognition,
         token_url=token,
         host=synthesis.split("/")[2],
     )
@@ -204,12 +173,13 @@ def test_region_must_belong_to_the_cloud(cloud: AzureCloud, region: str | None) 
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "synthesis", "voices", "token", "host"),
+    ("endpoint", "synthesis", "voices", "recognition", "token", "host"),
     [
         (
             "https://my-speech.cognitiveservices.azure.com/",
             "https://my-speech.cognitiveservices.azure.com/tts/cognitiveservices/v1",
             "https://my-speech.cognitiveservices.azure.com/tts/cognitiveservices/voices/list",
+            "https://my-speech.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1",
             "https://my-speech.cognitiveservices.azure.com/sts/v1.0/issueToken",
             "my-speech.cognitiveservices.azure.com",
         ),
@@ -217,6 +187,7 @@ def test_region_must_belong_to_the_cloud(cloud: AzureCloud, region: str | None) 
             "HTTPS://My-Speech.CognitiveServices.Azure.cn",
             "https://my-speech.cognitiveservices.azure.cn/tts/cognitiveservices/v1",
             "https://my-speech.cognitiveservices.azure.cn/tts/cognitiveservices/voices/list",
+            "https://my-speech.cognitiveservices.azure.cn/stt/speech/recognition/conversation/cognitiveservices/v1",
             "https://my-speech.cognitiveservices.azure.cn/sts/v1.0/issueToken",
             "my-speech.cognitiveservices.azure.cn",
         ),
@@ -224,6 +195,7 @@ def test_region_must_belong_to_the_cloud(cloud: AzureCloud, region: str | None) 
             "http://127.0.0.1:5000",
             "http://127.0.0.1:5000/cognitiveservices/v1",
             "http://127.0.0.1:5000/cognitiveservices/voices/list",
+            "http://127.0.0.1:5000/speech/recognition/conversation/cognitiveservices/v1",
             None,
             "127.0.0.1:5000",
         ),
@@ -231,6 +203,7 @@ def test_region_must_belong_to_the_cloud(cloud: AzureCloud, region: str | None) 
             " http://speech.lan:5000/some/prefix// ",
             "http://speech.lan:5000/some/prefix/cognitiveservices/v1",
             "http://speech.lan:5000/some/prefix/cognitiveservices/voices/list",
+            "http://speech.lan:5000/some/prefix/speech/recognition/conversation/cognitiveservices/v1",
             None,
             "speech.lan:5000",
         ),
@@ -238,16 +211,22 @@ def test_region_must_belong_to_the_cloud(cloud: AzureCloud, region: str | None) 
             "http://[::1]:5000/",
             "http://[::1]:5000/cognitiveservices/v1",
             "http://[::1]:5000/cognitiveservices/voices/list",
+            "http://[::1]:5000/speech/recognition/conversation/cognitiveservices/v1",
             None,
             "[::1]:5000",
         ),
     ],
 )
-def test_custom_subdomains_and_containers_use_different_paths(
-    endpoint: str, synthesis: str, voices: str, token: str | None, host: str
+def test_custom_subdomains_and_containers_use_different_paths(  # noqa: PLR0917 - one per table column
+    endpoint: str,
+    synthesis: str,
+    voices: str,
+    recognition: str,
+    token: str | None,
+    host: str,
 ) -> None:
     endpoints = azure_endpoints(AzureCloud.CUSTOM, endpoint=endpoint, region="ignored")
-    assert endpoints == AzureEndpoints(synthesis, voices, token, host)
+    assert endpoints == AzureEndpoints(synthesis, voices, recognition, token, host)
 
 
 @pytest.mark.parametrize(

@@ -1,20 +1,22 @@
-"""Client for Azure AI Speech text to speech (REST API).
+"""Client for Azure AI Speech: text to speech and speech to text (REST APIs).
 
 Every Azure cloud (global, Azure China, US Government), custom-subdomain
-resources and Speech containers or proxies behind a custom endpoint.
+resources and Speech containers or proxies behind a custom endpoint. One
+client serves both directions: endpoints, authentication (key or token),
+retries and error mapping are the same for synthesis and recognition.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from enum import StrEnum
 import re
 import time
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -24,6 +26,7 @@ from .http import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUTS,
     HEADER_SAFE_RE,
+    BodyStream,
     RequestOptions,
     RetryPolicy,
     Sleep,
@@ -33,6 +36,7 @@ from .http import (
     request_json,
     request_text,
     stream_audio,
+    upload_json,
 )
 from .models import Voice
 from .voices import gender_of, text_of, texts_of
@@ -88,12 +92,28 @@ REGIONS: Final[Mapping[AzureCloud, tuple[str, ...]]] = {
     AzureCloud.CUSTOM: (),
 }
 
-# (synthesis host suffix, token host suffix) per regional cloud.
-_CLOUD_HOSTS: Final[Mapping[AzureCloud, tuple[str, str]]] = {
-    AzureCloud.GLOBAL: ("tts.speech.microsoft.com", "api.cognitive.microsoft.com"),
-    AzureCloud.CHINA: ("tts.speech.azure.cn", "api.cognitive.azure.cn"),
-    AzureCloud.US_GOVERNMENT: ("tts.speech.azure.us", "api.cognitive.microsoft.us"),
+# (synthesis, recognition, token) host suffixes per regional cloud: REST
+# pages "Text to speech REST API", "Speech to text REST API for short audio"
+# and "Speech service in sovereign clouds".
+_CLOUD_HOSTS: Final[Mapping[AzureCloud, tuple[str, str, str]]] = {
+    AzureCloud.GLOBAL: (
+        "tts.speech.microsoft.com",
+        "stt.speech.microsoft.com",
+        "api.cognitive.microsoft.com",
+    ),
+    AzureCloud.CHINA: (
+        "tts.speech.azure.cn",
+        "stt.speech.azure.cn",
+        "api.cognitive.azure.cn",
+    ),
+    AzureCloud.US_GOVERNMENT: (
+        "tts.speech.azure.us",
+        "stt.speech.azure.us",
+        "api.cognitive.microsoft.us",
+    ),
 }
+#: The short-audio recognition path, below a host or a custom base URL.
+RECOGNITION_PATH: Final = "/speech/recognition/conversation/cognitiveservices/v1"
 
 #: Hosts of custom-subdomain resources in each cloud; their TTS paths are
 #: under /tts and they issue tokens. Any other custom host is taken to be a
@@ -110,6 +130,15 @@ MAX_USER_AGENT_LENGTH: Final = 254
 #: Azure tokens live 10 minutes; the documentation recommends reusing one
 #: for nine.
 TOKEN_REUSE_SECONDS: Final = 9 * 60
+
+#: Speech to text answers once the audio has ended, within a second or two
+#: when it is well; a person is waiting, so a silent service is given up on
+#: sooner than for synthesis. The upload itself is bounded by the 60 s of
+#: audio the service takes, with room for a slow start.
+RECOGNITION_TIMEOUTS: Final = Timeouts(connect=5.0, first_byte=5.0, upload=75.0)
+#: One retry, soon: the whole exchange stays within about 12 s of the end of
+#: the audio, even against a service that never answers.
+RECOGNITION_RETRY: Final = RetryPolicy(attempts=2, max_retry_after=2.0)
 
 _KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
 _OUTPUT_FORMAT_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
@@ -129,6 +158,8 @@ class AzureEndpoints:
     Attributes:
         synthesis_url: The text-to-speech endpoint (POST SSML).
         voices_url: The voice list (GET).
+        recognition_url: The speech-to-text endpoint for short audio (POST
+            audio), without its query.
         token_url: The issueToken endpoint; None for containers and proxies.
         host: The synthesis host (with an explicit port), for messages.
 
@@ -136,6 +167,7 @@ class AzureEndpoints:
 
     synthesis_url: str
     voices_url: str
+    recognition_url: str
     token_url: str | None
     host: str
 
@@ -174,11 +206,12 @@ def azure_endpoints(
             field="region",
             value=region or "",
         )
-    tts, api = _CLOUD_HOSTS[cloud]
+    tts, stt, api = _CLOUD_HOSTS[cloud]
     host = f"{name}.{tts}"
     return AzureEndpoints(
         synthesis_url=f"https://{host}/cognitiveservices/v1",
         voices_url=f"https://{host}/cognitiveservices/voices/list",
+        recognition_url=f"https://{name}.{stt}{RECOGNITION_PATH}",
         token_url=f"https://{name}.{api}/sts/v1.0/issueToken",
         host=host,
     )
@@ -192,12 +225,14 @@ def _custom_endpoints(endpoint: str | None) -> AzureEndpoints:
         return AzureEndpoints(
             synthesis_url=f"{base}/tts/cognitiveservices/v1",
             voices_url=f"{base}/tts/cognitiveservices/voices/list",
+            recognition_url=f"{base}/stt{RECOGNITION_PATH}",
             token_url=f"{base}/sts/v1.0/issueToken",
             host=netloc,
         )
     return AzureEndpoints(
         synthesis_url=f"{base}/cognitiveservices/v1",
         voices_url=f"{base}/cognitiveservices/voices/list",
+        recognition_url=f"{base}{RECOGNITION_PATH}",
         token_url=None,
         host=netloc,
     )
@@ -219,6 +254,7 @@ class AzureSpeechClient:
         auth_mode: AuthMode = AuthMode.KEY,
         user_agent: str = DEFAULT_USER_AGENT,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        recognition_timeouts: Timeouts = RECOGNITION_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
@@ -235,6 +271,8 @@ class AzureSpeechClient:
                 token reused for nine minutes.
             user_agent: The User-Agent (the service requires one).
             timeouts: Request timeouts.
+            recognition_timeouts: Speech-to-text timeouts (someone is waiting
+                for the text: the answer is awaited for less long).
             retry: Retry policy for transient failures.
             clock: Monotonic seconds, for token age (tests inject one).
             sleep: Waits between retries (tests inject a fast one).
@@ -289,6 +327,9 @@ class AzureSpeechClient:
         self._auth_mode = auth_mode
         self._user_agent = user_agent
         self._options = RequestOptions(timeouts=timeouts, retry=retry, sleep=sleep)
+        self._recognition_options = RequestOptions(
+            timeouts=recognition_timeouts, retry=RECOGNITION_RETRY, sleep=sleep
+        )
         self._clock = clock
         self._on_accepted = on_accepted
         self._token: str | None = None
@@ -314,14 +355,52 @@ class AzureSpeechClient:
             SpeechError: See `stream_audio` for the HTTP failures.
 
         """
+        return parse_voice_list(await self._with_token(self._get_voice_list))
+
+    async def async_recognize(
+        self, audio: BodyStream, *, content_type: str, query: Mapping[str, str]
+    ) -> object:
+        """Send audio to speech to text as it is produced; return the JSON result.
+
+        This is the transport; `azure_recognizer.AzureRecognizer` frames the
+        audio, enforces the service's limits and reads the result.
+
+        Args:
+            audio: The audio as it is produced, read again from its start on
+                each attempt (`http.upload_json`).
+            content_type: A ``Content-Type`` the service accepts for audio.
+            query: The query (``language`` and the other parameters).
+
+        Raises:
+            SpeechError: See `http.upload_json`.
+
+        """
+        url = f"{self._endpoints.recognition_url}?{urlencode(query)}"
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+
+        async def send(token: str | None) -> object:
+            return await upload_json(
+                self._session,
+                "POST",
+                url,
+                headers=headers | self._auth_headers(token),
+                body=audio,
+                **self._recognition_options,
+            )
+
+        return await self._with_token(send)
+
+    async def _with_token[T](self, send: Callable[[str | None], Awaitable[T]]) -> T:
+        """Send a request with the current credentials, renewing a rejected token once."""
         token = await self._current_token()
         try:
-            data = await self._get_voice_list(token)
+            return await send(token)
         except SpeechAuthenticationError as err:
+            # Only a cached token rejected as expired (401, not 403) is worth
+            # renewing.
             if token is None or err.status != 401:
                 raise
-            data = await self._get_voice_list(await self._refresh_token(token))
-        return parse_voice_list(data)
+        return await send(await self._refresh_token(token))
 
     def synthesize(self, ssml: str, output_format: str) -> AsyncGenerator[bytes]:
         """Synthesize SSML, yielding audio as the service streams it.

@@ -65,6 +65,14 @@ class SpeechServiceError(SpeechError):
         self.retry_after = retry_after
 
 
+class NotOfferedError(SpeechServiceError):
+    """The endpoint does not offer this API (HTTP 404 on a custom endpoint).
+
+    Azure Speech containers take speech to text over WebSocket only, so the
+    REST API for short audio is not found on them.
+    """
+
+
 class SpeechResponseError(SpeechError):
     """The service answered with something that is not what the API documents."""
 
