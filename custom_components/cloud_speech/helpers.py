@@ -8,6 +8,7 @@ import logging
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
@@ -18,6 +19,7 @@ from homeassistant.exceptions import (
     ServiceValidationError,
 )
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 
 from .const import (
     CONF_AUTH_MODE,
@@ -104,6 +106,21 @@ def _counter(
     if usage is None:
         return None
     return lambda sent: usage.record(billable(sent))
+
+
+def account_device(entry: ConfigEntry) -> DeviceInfo:
+    """The account's device (usage sensors, speech to text), not a voice profile's."""
+    if entry.data.get(CONF_SERVICE) == SERVICE_CONVAI:
+        manufacturer, model = "Convai", "Convai TTS"
+    else:
+        manufacturer, model = "Microsoft", "Azure AI Speech"
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{entry.entry_id}_account")},
+        name=entry.title,
+        manufacturer=manufacturer,
+        model=model,
+        entry_type=DeviceEntryType.SERVICE,
+    )
 
 
 def client_host(client: SpeechClient) -> str:

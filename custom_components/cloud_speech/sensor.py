@@ -1,7 +1,9 @@
 """The usage meter's sensors: what an account used this month (UTC).
 
 They belong to the account, on a device of their own: the voice profiles'
-devices come and go with the profiles, the account's counts do not.
+devices come and go with the profiles, the account's counts do not. Azure
+accounts also count the audio sent to speech to text; Convai has no speech
+to text, so its accounts have no audio sensors.
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ from datetime import datetime
 from typing import override
 
 from homeassistant.components.sensor import (
+    SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, Platform
+from homeassistant.const import PERCENTAGE, EntityCategory, Platform, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import CloudSpeechConfigEntry
-from .const import CONF_SERVICE, DOMAIN, SERVICE_CONVAI
+from .const import DOMAIN
+from .helpers import account_device
 from .usage_meter import UsageMeter
 
 # The meter pushes its counts; nothing is polled.
@@ -63,6 +66,27 @@ USAGE_SENSORS: tuple[UsageSensorDescription, ...] = (
         value_fn=lambda meter: meter.usage.requests,
     ),
 )
+# Speech to text, which Azure bills by the audio's duration (Convai has none).
+AUDIO_SENSORS: tuple[UsageSensorDescription, ...] = (
+    UsageSensorDescription(
+        key="audio",
+        translation_key="audio",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=1,
+        # Milliseconds: sums of fractions of a second are not exact.
+        value_fn=lambda meter: round(meter.usage.audio_seconds, 3),
+    ),
+    UsageSensorDescription(
+        key="recognitions",
+        translation_key="recognitions",
+        state_class=SensorStateClass.TOTAL,
+        # How the audio was sent, not what is billed.
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda meter: meter.usage.recognitions,
+    ),
+)
 ALLOWANCE_SENSOR = UsageSensorDescription(
     key="allowance_used",
     translation_key="allowance_used",
@@ -73,6 +97,15 @@ ALLOWANCE_SENSOR = UsageSensorDescription(
     monthly_total=False,
     value_fn=lambda meter: meter.percent_used,
 )
+AUDIO_ALLOWANCE_SENSOR = UsageSensorDescription(
+    key="audio_allowance_used",
+    translation_key="audio_allowance_used",
+    native_unit_of_measurement=PERCENTAGE,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=1,
+    monthly_total=False,
+    value_fn=lambda meter: meter.audio_percent_used,
+)
 
 
 async def async_setup_entry(
@@ -80,16 +113,22 @@ async def async_setup_entry(
     entry: CloudSpeechConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the account's usage sensors; the percentage only with an allowance."""
+    """Add the account's usage sensors; each percentage only with its allowance."""
     meter = entry.runtime_data.usage
     descriptions = list(USAGE_SENSORS)
-    if meter.allowance is not None:
-        descriptions.append(ALLOWANCE_SENSOR)
-    else:
+    if meter.counts_audio:
+        descriptions += AUDIO_SENSORS
+    registry = er.async_get(hass)
+    for description, allowed in (
+        (ALLOWANCE_SENSOR, meter.allowance is not None),
+        # None for Convai, which has no speech to text.
+        (AUDIO_ALLOWANCE_SENSOR, meter.audio_allowance_hours is not None),
+    ):
+        if allowed:
+            descriptions.append(description)
         # The allowance was removed in the options: so is its sensor.
-        registry = er.async_get(hass)
-        if entity_id := registry.async_get_entity_id(
-            Platform.SENSOR, DOMAIN, unique_id(entry, ALLOWANCE_SENSOR)
+        elif entity_id := registry.async_get_entity_id(
+            Platform.SENSOR, DOMAIN, unique_id(entry, description)
         ):
             registry.async_remove(entity_id)
     async_add_entities(
@@ -102,21 +141,6 @@ def unique_id(
 ) -> str:
     """One sensor of each kind per entry."""
     return f"{entry.entry_id}_{description.key}"
-
-
-def account_device(entry: CloudSpeechConfigEntry) -> DeviceInfo:
-    """The account's device: not a voice profile's, which a profile takes away."""
-    if entry.data.get(CONF_SERVICE) == SERVICE_CONVAI:
-        manufacturer, model = "Convai", "Convai TTS"
-    else:
-        manufacturer, model = "Microsoft", "Azure AI Speech"
-    return DeviceInfo(
-        identifiers={(DOMAIN, f"{entry.entry_id}_account")},
-        name=entry.title,
-        manufacturer=manufacturer,
-        model=model,
-        entry_type=DeviceEntryType.SERVICE,
-    )
 
 
 class UsageSensor(SensorEntity):

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.cloud_speech.const import CONF_MONTHLY_ALLOWANCE
+from custom_components.cloud_speech.usage_meter import CONF_MONTHLY_AUDIO_ALLOWANCE
 from tests.emulator import TEST_KEY, Emulator, Fault
 
 from .conftest import cache_voices
@@ -75,7 +76,9 @@ async def test_diagnostics_show_this_months_usage_and_warnings(
     mock_config_entry.add_to_hass(hass)
     # Version 2 keeps its options: the account's, no voice in them.
     hass.config_entries.async_update_entry(
-        mock_config_entry, options={CONF_MONTHLY_ALLOWANCE: 10}, version=2
+        mock_config_entry,
+        options={CONF_MONTHLY_ALLOWANCE: 10, CONF_MONTHLY_AUDIO_ALLOWANCE: 0.5},
+        version=2,
     )
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -87,6 +90,7 @@ async def test_diagnostics_show_this_months_usage_and_warnings(
         ssml, "audio-24khz-48kbitrate-mono-mp3"
     ):
         pass
+    mock_config_entry.runtime_data.usage.record_audio(1440.0)
 
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, mock_config_entry
@@ -100,5 +104,10 @@ async def test_diagnostics_show_this_months_usage_and_warnings(
         "allowance": 10,
         "percent_used": 50.0,
         "warned": [],
+        "audio_seconds": 1440.0,
+        "recognitions": 1,
+        "audio_allowance_hours": 0.5,
+        "audio_percent_used": 80.0,
+        "audio_warned": [80],
     }
     assert TEST_KEY not in str(diagnostics)

@@ -1,4 +1,4 @@
-"""Billable characters as Azure counts them, and the month they are counted in."""
+"""Billable characters as Azure counts them, speech-to-text audio, and the month they are counted in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from custom_components.cloud_speech.speech.models import VoiceSettings
 from custom_components.cloud_speech.speech.ssml import build_ssml
 from custom_components.cloud_speech.speech.usage import (
     CHINESE_CHARACTERS,
+    F0_AUDIO_HOURS_PER_MONTH,
     F0_NEURAL_CHARACTERS_PER_MONTH,
+    SECONDS_PER_HOUR,
     MonthlyUsage,
     billable_characters,
     convai_billable_characters,
@@ -290,15 +292,107 @@ def test_percent_of_the_free_allowance() -> None:
 
 
 def test_usage_round_trips_through_storage() -> None:
-    usage = MonthlyUsage(month="2026-11", characters=150, requests=2)
-    assert usage.as_dict() == {"month": "2026-11", "characters": 150, "requests": 2}
+    usage = MonthlyUsage(
+        month="2026-11", characters=150, requests=2, audio_seconds=3.25, recognitions=1
+    )
+    assert usage.as_dict() == {
+        "month": "2026-11",
+        "characters": 150,
+        "requests": 2,
+        "audio_seconds": 3.25,
+        "recognitions": 1,
+    }
     assert MonthlyUsage.from_dict(usage.as_dict()) == usage
+
+
+def test_usage_stored_before_speech_to_text_loads_with_no_audio() -> None:
+    stored = {"month": "2026-11", "characters": 150, "requests": 2}
+    assert MonthlyUsage.from_dict(stored) == MonthlyUsage(
+        month="2026-11", characters=150, requests=2, audio_seconds=0.0, recognitions=0
+    )
+
+
+def test_stored_whole_seconds_load_as_seconds() -> None:
+    stored = {"month": "2026-11", "audio_seconds": 12, "recognitions": 3}
+    usage = MonthlyUsage.from_dict(stored)
+    assert usage.audio_seconds == 12.0
+    assert isinstance(usage.audio_seconds, float)
 
 
 @pytest.mark.parametrize(
     "data",
-    [{}, {"month": 202611}, {"month": "2026-11", "characters": "150"}],
+    [
+        {},
+        {"month": 202611},
+        {"month": "2026-11", "characters": "150"},
+        {"month": "2026-11", "audio_seconds": "12"},
+        {"month": "2026-11", "audio_seconds": True},
+        {"month": "2026-11", "audio_seconds": -1.0},
+        {"month": "2026-11", "recognitions": 1.5},
+    ],
 )
 def test_stored_usage_that_is_not_usage_is_refused(data: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         MonthlyUsage.from_dict(data)
+
+
+# Speech-to-text audio: Azure bills its duration.
+
+
+def test_audio_adds_seconds_and_counts_each_request() -> None:
+    now = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    usage = MonthlyUsage.starting(now).add_audio(2.5, now).add_audio(4.25, now)
+    assert usage == MonthlyUsage(month="2026-11", audio_seconds=6.75, recognitions=2)
+
+
+def test_a_request_that_heard_nothing_still_counts_its_audio() -> None:
+    now = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    usage = MonthlyUsage.starting(now).add_audio(0.0, now)
+    assert usage.recognitions == 1
+    assert usage.audio_seconds == 0.0
+
+
+def test_audio_and_characters_are_counted_apart() -> None:
+    now = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    usage = MonthlyUsage.starting(now).add(120, now).add_audio(3.0, now)
+    assert usage == MonthlyUsage(
+        month="2026-11", characters=120, requests=1, audio_seconds=3.0, recognitions=1
+    )
+
+
+def test_audio_starts_again_in_a_new_utc_month() -> None:
+    usage = MonthlyUsage(
+        month="2026-11", characters=150, requests=2, audio_seconds=60.0, recognitions=4
+    )
+    # 00:30 on 1 December in Shanghai is still November in UTC.
+    shanghai = timezone(timedelta(hours=8))
+    still_november = datetime(2026, 12, 1, 0, 30, tzinfo=shanghai)
+    assert usage.add_audio(1.0, still_november).audio_seconds == 61.0
+
+    december = datetime(2026, 12, 1, tzinfo=UTC)
+    assert usage.add_audio(1.5, december) == MonthlyUsage(
+        month="2026-12", audio_seconds=1.5, recognitions=1
+    )
+
+
+@pytest.mark.parametrize("seconds", [-0.1, float("nan"), float("inf")])
+def test_audio_refuses_impossible_durations(seconds: float) -> None:
+    now = datetime(2026, 11, 5, tzinfo=UTC)
+    with pytest.raises(ValueError, match="seconds"):
+        MonthlyUsage.starting(now).add_audio(seconds, now)
+
+
+def test_audio_refuses_a_naive_datetime() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        MonthlyUsage(month="2026-11").add_audio(1.0, datetime(2026, 11, 5))
+
+
+def test_audio_percent_of_the_free_hours() -> None:
+    four_hours = 4 * SECONDS_PER_HOUR
+    usage = MonthlyUsage(month="2026-11", characters=1, audio_seconds=four_hours)
+    free = F0_AUDIO_HOURS_PER_MONTH * SECONDS_PER_HOUR
+    assert usage.audio_percent_of(free) == 80.0
+    # The characters' percentage is the characters' alone.
+    assert usage.percent_of(F0_NEURAL_CHARACTERS_PER_MONTH) == 0.0002
+    with pytest.raises(ValueError, match="allowance"):
+        usage.audio_percent_of(0)

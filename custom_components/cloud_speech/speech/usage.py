@@ -1,4 +1,4 @@
-"""Count billable characters the way the services bill them, month by month.
+"""Count what the services bill, month by month: characters and audio.
 
 Azure bills text to speech per character, and the free tier (F0) includes a
 monthly allowance. The rules are those of the "Billable characters" section of
@@ -35,6 +35,17 @@ tags count too. Only unprefixed ``speak`` and ``voice`` tags are recognised:
 Azure's pages write SSML with SSML as the default namespace, as every
 document this integration sends does.
 
+Speech to text is billed by audio, not by characters: "you're charged for
+the audio duration" (Azure's "Speech to text FAQ",
+https://learn.microsoft.com/azure/ai-services/speech-service/faq-stt), so
+`MonthlyUsage.add_audio` counts the seconds of audio sent in each request the
+service answered, whatever it recognised in them. The free tier (F0)
+includes 5 audio hours a month (`F0_AUDIO_HOURS_PER_MONTH`), as Azure's
+pricing page (https://azure.microsoft.com/pricing/details/speech/) is quoted:
+the page itself could not be read when this was written. Azure's own
+rounding of each request's duration is not documented there; the seconds
+counted are those of the audio as sent.
+
 Everything here is pure: the callers decide what was accepted and when.
 """
 
@@ -43,12 +54,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+import math
 import re
 from typing import Final, Self
 
 # Azure's pricing page: "Neural: 0.5 million characters free per month" on
 # the Free (F0) tier (https://azure.microsoft.com/pricing/details/speech/).
 F0_NEURAL_CHARACTERS_PER_MONTH: Final = 500_000
+# Speech to text on the Free (F0) tier: "5 audio hours free per month", as
+# the pricing page (https://azure.microsoft.com/pricing/details/speech/) is
+# quoted; the page was not readable from here to check the figure.
+F0_AUDIO_HOURS_PER_MONTH: Final = 5
+SECONDS_PER_HOUR: Final = 3600
 
 # What Azure's "Each Chinese character is counted as two characters" covers:
 # the code points that are both Ideographic and of the Han script in Unicode.
@@ -133,20 +150,36 @@ def month_key(now: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MonthlyUsage:
-    """The characters and requests recorded in one calendar month (UTC)."""
+    """What was recorded in one calendar month (UTC).
+
+    Attributes:
+        month: The month, such as ``"2026-11"``.
+        characters: Billable characters of the synthesis requests accepted.
+        requests: Synthesis requests accepted.
+        audio_seconds: Seconds of audio sent to speech to text (what Azure
+            bills for it).
+        recognitions: Speech-to-text requests answered.
+
+    """
 
     month: str
     characters: int = 0
     requests: int = 0
+    audio_seconds: float = 0.0
+    recognitions: int = 0
 
     def __post_init__(self) -> None:
         """Refuse a month that is not ``YYYY-MM`` and negative counts."""
         if not isinstance(self.month, str) or not _MONTH_KEY.fullmatch(self.month):
             raise ValueError(f"Not a month such as 2026-11: {self.month!r}")
-        for name in ("characters", "requests"):
+        for name in ("characters", "requests", "recognitions"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+        if not _is_duration(self.audio_seconds):
+            raise ValueError(
+                f"audio_seconds must be a number >= 0, not {self.audio_seconds!r}"
+            )
 
     @classmethod
     def starting(cls, now: datetime) -> Self:
@@ -183,43 +216,108 @@ class MonthlyUsage:
             requests=usage.requests + 1,
         )
 
+    def add_audio(self, seconds: float, now: datetime) -> Self:
+        """Record one speech-to-text request of `seconds` of audio.
+
+        Azure bills the audio's duration, so a request that recognised
+        nothing counts all the same. Counts start again first when `now` is
+        in a later month.
+
+        Raises:
+            ValueError: `seconds` is negative or not finite, or `now` is naive.
+
+        """
+        if not _is_duration(seconds):
+            raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
+        usage = self.reset_if_new_month(now)
+        return replace(
+            usage,
+            audio_seconds=usage.audio_seconds + seconds,
+            recognitions=usage.recognitions + 1,
+        )
+
     def percent_of(self, allowance: int) -> float:
-        """The characters as a percentage of a monthly `allowance`.
+        """The characters as a percentage of a monthly `allowance` of characters.
 
         Raises:
             ValueError: `allowance` is not positive.
 
         """
-        if allowance <= 0:
-            raise ValueError(f"allowance must be > 0, not {allowance!r}")
-        return 100 * self.characters / allowance
+        return _percent(self.characters, allowance)
 
-    def as_dict(self) -> dict[str, str | int]:
+    def audio_percent_of(self, allowance_seconds: float) -> float:
+        """The audio as a percentage of a monthly allowance of `allowance_seconds`.
+
+        Raises:
+            ValueError: `allowance_seconds` is not positive.
+
+        """
+        return _percent(self.audio_seconds, allowance_seconds)
+
+    def as_dict(self) -> dict[str, str | int | float]:
         """The counts as JSON-ready data, for storage and diagnostics."""
         return {
             "month": self.month,
             "characters": self.characters,
             "requests": self.requests,
+            "audio_seconds": self.audio_seconds,
+            "recognitions": self.recognitions,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Self:
-        """Counts written by `as_dict`.
+        """Counts written by `as_dict`; counts it did not write yet are 0.
+
+        Usage stored before speech to text was counted has no audio: it
+        loads with none.
 
         Raises:
             ValueError: `data` is not what `as_dict` writes.
 
         """
-        month, characters, requests = (
+        month, characters, requests, audio_seconds, recognitions = (
             data.get("month"),
             data.get("characters", 0),
             data.get("requests", 0),
+            data.get("audio_seconds", 0.0),
+            data.get("recognitions", 0),
         )
         if not (
             isinstance(month, str)
             and isinstance(characters, int)
             and isinstance(requests, int)
+            and isinstance(recognitions, int)
+            and isinstance(audio_seconds, int | float)
+            and not isinstance(audio_seconds, bool)
         ):
             # ValueError, as for a malformed month: one error for unreadable data.
             raise ValueError(f"Not stored usage: {dict(data)!r}")  # noqa: TRY004
-        return cls(month=month, characters=characters, requests=requests)
+        return cls(
+            month=month,
+            characters=characters,
+            requests=requests,
+            audio_seconds=float(audio_seconds),
+            recognitions=recognitions,
+        )
+
+
+def _is_duration(seconds: object) -> bool:
+    """Whether `seconds` is a finite number of seconds, not negative."""
+    return (
+        isinstance(seconds, int | float)
+        and not isinstance(seconds, bool)
+        and math.isfinite(seconds)
+        and seconds >= 0
+    )
+
+
+def _percent(amount: float, allowance: float) -> float:
+    """`amount` as a percentage of `allowance`.
+
+    Raises:
+        ValueError: `allowance` is not positive.
+
+    """
+    if not allowance > 0:
+        raise ValueError(f"allowance must be > 0, not {allowance!r}")
+    return 100 * amount / allowance
