@@ -15,7 +15,7 @@ from homeassistant.helpers import (
 
 from .const import CONF_VOICE, DOMAIN, SUBENTRY_VOICE_PROFILE
 from .coordinator import CloudSpeechConfigEntry, CloudSpeechData, VoiceListCoordinator
-from .helpers import create_client, setup_error
+from .helpers import create_client, create_recognizer, setup_error
 from .repairs import async_check_voice_profiles, no_voice_profile_issue_id
 from .speech.errors import InvalidRequestError
 from .speech.models import Voice
@@ -25,11 +25,15 @@ from .voice_forms import without_voice_settings
 
 __all__ = ["CloudSpeechConfigEntry", "CloudSpeechData"]
 
-PLATFORMS = [Platform.SENSOR, Platform.TTS]
+PLATFORMS = [Platform.SENSOR, Platform.STT, Platform.TTS]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) -> bool:
-    """Set up an entry: its client, its voices (cached), then a TTS entity per profile."""
+    """Set up an entry: its client, its voices (cached), then its entities.
+
+    A TTS entity per voice profile, and for an Azure account one speech-to-text
+    entity and the usage sensors on the account's device.
+    """
     usage = UsageMeter(hass, entry)
     await usage.async_load()
     # Also when setup fails below: the meter stops watching the month.
@@ -42,7 +46,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
     coordinator = VoiceListCoordinator(hass, entry, client)
     await coordinator.async_load()
     entry.runtime_data = data = CloudSpeechData(
-        client=client, coordinator=coordinator, usage=usage
+        client=client,
+        coordinator=coordinator,
+        usage=usage,
+        recognizer=create_recognizer(client, entry.options, usage=usage),
     )
     # The entity reads the voices when it needs them; listening keeps the
     # daily refresh scheduled, as a coordinator only polls for its listeners.

@@ -24,6 +24,11 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
 import probatio as vol  # HA 2026 validates with probatio, the voluptuous successor
 
 from . import CloudSpeechConfigEntry
@@ -32,6 +37,7 @@ from .const import (
     CONF_CLOUD,
     CONF_ENDPOINT,
     CONF_LANGUAGE,
+    CONF_PROFANITY,
     CONF_SERVICE,
     CONF_VOICE,
     CONVAI_URL,
@@ -66,6 +72,7 @@ from .helpers import (
 )
 from .profile_flow import VoiceProfileSubentryFlow
 from .speech.azure import AuthMode, AzureCloud
+from .speech.azure_recognizer import Profanity
 from .speech.voices import VoiceCatalog
 from .usage_meter import allowance_fields, with_allowance
 from .voice_cache import VoiceCache
@@ -434,11 +441,22 @@ class CloudSpeechOptionsFlow(OptionsFlow):
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
                 account_options_schema(self.config_entry.data),
-                self.config_entry.options,
+                # The service's own default, shown without being stored.
+                {CONF_PROFANITY: Profanity.MASKED.value, **self.config_entry.options},
             ),
         )
 
 
 def account_options_schema(data: Mapping[str, Any]) -> vol.Schema:
-    """What the account's options form asks."""
-    return vol.Schema(allowance_fields(data))
+    """What the account's options form asks: speech to text, then allowances."""
+    fields: dict[vol.Marker, Any] = {}
+    if data.get(CONF_SERVICE) != SERVICE_CONVAI:
+        # The REST API's `profanity` parameter; Convai has no speech to text.
+        fields[vol.Optional(CONF_PROFANITY)] = SelectSelector(
+            SelectSelectorConfig(
+                options=[choice.value for choice in Profanity],
+                translation_key=CONF_PROFANITY,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        )
+    return vol.Schema(fields | allowance_fields(data))

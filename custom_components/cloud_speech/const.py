@@ -23,6 +23,8 @@ CONF_AUTH_MODE: Final = "auth_mode"
 # Entry options (the account's): the billable characters a month may use,
 # for the usage meter's percentage and warnings; absent means no allowance.
 CONF_MONTHLY_ALLOWANCE: Final = "monthly_allowance"
+# What speech to text does with profanity (an Azure account's option).
+CONF_PROFANITY: Final = "profanity"
 
 # Voice profiles: config subentries of this type, each one TTS entity. A
 # profile's data says how to speak (its title is its name); per-call tts

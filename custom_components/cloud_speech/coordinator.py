@@ -16,6 +16,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .const import VOICE_CACHE_MAX_AGE
 from .helpers import SpeechClient, setup_error
+from .speech.azure_recognizer import AzureRecognizer
 from .speech.errors import SpeechError
 from .speech.voices import VoiceCatalog
 from .usage_meter import UsageMeter
@@ -90,6 +91,8 @@ class CloudSpeechData:
     client: SpeechClient
     coordinator: VoiceListCoordinator
     usage: UsageMeter
+    # Speech to text, for the accounts whose service offers it (Azure).
+    recognizer: AzureRecognizer | None = None
     # The last failed call or voice list refresh, for diagnostics; the TTS
     # entity sets it when a call fails.
     last_error: str | None = None

@@ -25,6 +25,7 @@ from .const import (
     CONF_AUTH_MODE,
     CONF_CLOUD,
     CONF_ENDPOINT,
+    CONF_PROFANITY,
     CONF_REGION,
     CONF_SERVICE,
     DOMAIN,
@@ -32,10 +33,12 @@ from .const import (
     SERVICE_CONVAI,
 )
 from .speech.azure import AuthMode, AzureCloud, AzureSpeechClient, azure_endpoints
+from .speech.azure_recognizer import AzureRecognizer, Profanity
 from .speech.convai import CONVAI_BASE_URL, ConvaiClient
 from .speech.errors import (
     InvalidOptionError,
     InvalidRequestError,
+    NotOfferedError,
     NoVoiceForLanguageError,
     SpeechAuthenticationError,
     SpeechBadRequestError,
@@ -96,6 +99,20 @@ def create_client(
         # voice tags, a Chinese character twice: "Billable characters" in
         # https://learn.microsoft.com/azure/ai-services/speech-service/text-to-speech
         on_accepted=_counter(usage, billable_characters),
+    )
+
+
+def create_recognizer(
+    client: SpeechClient, options: Mapping[str, Any], *, usage: UsageMeter
+) -> AzureRecognizer | None:
+    """Speech to text on the entry's account; None when its service has none (Convai)."""
+    if isinstance(client, ConvaiClient):
+        return None
+    return AzureRecognizer(
+        client,
+        profanity=Profanity(options.get(CONF_PROFANITY, Profanity.MASKED)),
+        # Azure bills speech to text by the audio's duration (usage_meter.py).
+        on_recognized=usage.record_audio,
     )
 
 
@@ -187,6 +204,7 @@ INVALID_FIELD_KEYS: Final[Mapping[str, str]] = {
     "pitch": "invalid_pitch",
     "volume": "invalid_volume",
     "ssml": "invalid_ssml",
+    "recognition_language": "unsupported_recognition_language",
 }
 # The settings that only qualify a style.
 NEEDS_STYLE_KEYS: Final[Mapping[str, str]] = {
@@ -215,10 +233,13 @@ FORM_ERROR_KEYS: Final[Mapping[str, str]] = {
 }
 
 
-def translate_error(err: SpeechError, voice: Voice | None = None) -> Translation:
+def translate_error(
+    err: SpeechError, voice: Voice | None = None, host: str | None = None
+) -> Translation:
     """The translated message for an error of the speech package.
 
-    `voice` is the voice a call was validated against, to list what it offers.
+    `voice` is the voice a call was validated against, to list what it offers;
+    `host` the service's host, for the errors that name it.
     """
     match err:
         case UnknownVoiceError():
@@ -265,15 +286,20 @@ def translate_error(err: SpeechError, voice: Voice | None = None) -> Translation
             )
         case SpeechBadRequestError():
             return Translation("bad_request", {"reason": err.reason or str(err)})
+        case NotOfferedError():
+            return Translation("speech_to_text_not_offered", {"host": host or "-"})
     key = next(key for kind, key in SERVICE_ERROR_KEYS if isinstance(err, kind))
     return Translation(key, {"error": str(err)})
 
 
-def call_error(err: SpeechError, voice: Voice | None = None) -> HomeAssistantError:
+def call_error(
+    err: SpeechError, voice: Voice | None = None, host: str | None = None
+) -> HomeAssistantError:
     """The error a call raises: bad input is the caller's to fix."""
+    translation = translate_error(err, voice, host)
     if isinstance(err, InvalidRequestError):
-        return _translated(ServiceValidationError, translate_error(err, voice))
-    return _translated(HomeAssistantError, translate_error(err, voice))
+        return _translated(ServiceValidationError, translation)
+    return _translated(HomeAssistantError, translation)
 
 
 def setup_error(

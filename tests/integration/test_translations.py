@@ -159,3 +159,32 @@ def test_usage_sensors_and_allowance_issues_have_strings(path: Path) -> None:
         assert placeholders(text) <= placeholders_given
         assert "S0" in text
     assert strings["options"]["step"]["init"]["data"]["monthly_allowance"]
+
+
+@pytest.mark.parametrize("path", STRING_FILES, ids=lambda path: path.name)
+def test_audio_sensors_and_audio_allowance_issues_have_strings(path: Path) -> None:
+    strings = json.loads(path.read_text(encoding="utf-8"))
+    sensors = strings["entity"]["sensor"]
+    issues = strings["issues"]
+    # What the usage meter gives an audio allowance issue.
+    placeholders_given = {
+        "entry_title",
+        "hours",
+        "allowance",
+        "percent",
+        "month",
+        "next_month",
+        "portal_url",
+    }
+
+    for key in ("audio", "recognitions", "audio_allowance_used"):
+        assert sensors[key]["name"]
+    # The audio sensor is a duration: Home Assistant names its unit.
+    assert "unit_of_measurement" not in sensors["audio"]
+    assert sensors["recognitions"]["unit_of_measurement"]
+    for key in ("audio_allowance_80", "audio_allowance_100"):
+        text = issues[key]["title"] + issues[key]["description"]
+        assert placeholders(text) <= placeholders_given
+        assert "{hours}" in text
+        assert "S0" in text
+    assert strings["options"]["step"]["init"]["data"]["monthly_audio_allowance"]
