@@ -34,6 +34,17 @@ def check_wav(audio: bytes, *, rate: int, channels: int, sample_bytes: int) -> f
     Streamed WAV may carry placeholder sizes in its header, so the sizes are
     not checked: the PCM is whatever follows the data chunk's header.
     """
+    pcm = wav_pcm(audio, rate=rate, channels=channels, sample_bytes=sample_bytes)
+    duration = len(pcm) / (rate * channels * sample_bytes)
+    assert 0.5 < duration < 15.0, f"{duration:.2f} s of audio"
+    if shutil.which("espeak-ng") and sample_bytes == 2:
+        level = _pcm_dbfs(pcm[: len(pcm) // 2 * 2])
+        assert level > SILENCE_DBFS, f"the audio is silent ({level:.1f} dBFS)"
+    return duration
+
+
+def wav_pcm(audio: bytes, *, rate: int, channels: int, sample_bytes: int) -> bytes:
+    """The PCM of a WAV file, asserting it is of exactly this format."""
     assert audio[:4] == b"RIFF", f"not WAV: {audio[:32]!r}"
     assert audio[8:12] == b"WAVE", f"not WAV: {audio[:32]!r}"
     offset, fmt, pcm = 12, None, None
@@ -43,7 +54,9 @@ def check_wav(audio: bytes, *, rate: int, channels: int, sample_bytes: int) -> f
         if chunk_id == b"fmt ":
             fmt = struct.unpack_from("<HHIIHH", audio, offset + 8)
         elif chunk_id == b"data":
-            pcm = audio[offset + 8 :]
+            rest = audio[offset + 8 :]
+            # A streamed file's size is a placeholder (0 or too large).
+            pcm = rest[:size] if 0 < size <= len(rest) else rest
             break
         offset += 8 + size + (size & 1)
     assert fmt is not None, "no fmt chunk"
@@ -55,12 +68,7 @@ def check_wav(audio: bytes, *, rate: int, channels: int, sample_bytes: int) -> f
         channels,
         8 * sample_bytes,
     ), f"WAV is format {code}, {got_rate} Hz, {got_channels} ch, {bits}-bit"
-    duration = len(pcm) / (rate * channels * sample_bytes)
-    assert 0.5 < duration < 15.0, f"{duration:.2f} s of audio"
-    if shutil.which("espeak-ng") and sample_bytes == 2:
-        level = _pcm_dbfs(pcm[: len(pcm) // 2 * 2])
-        assert level > SILENCE_DBFS, f"the audio is silent ({level:.1f} dBFS)"
-    return duration
+    return pcm
 
 
 def _decode(audio: bytes, ffmpeg: str) -> bytes:

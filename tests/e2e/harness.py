@@ -34,6 +34,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import aiohttp
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = PROJECT_DIR / "custom_components" / "cloud_speech"
 #: A streaming conversation agent of the tests' own (tests/e2e/streaming_agent),
@@ -151,11 +153,15 @@ def write_config(
     writer: str = "tests/e2e/harness.py",
     relative_link: bool = False,
     extra_integrations: Sequence[Path] = (),
+    extra_configuration: str = "",
 ) -> None:
     """Create a configuration directory for Home Assistant.
 
     configuration.yaml and the onboarding state are written only when missing
     (a developer may edit them); the HTTP server's host and port always.
+    extra_configuration is added to the end of configuration.yaml: built-in
+    integrations a test needs beyond the usual ones (their requirements must
+    be among those of ha_requirements.loaded_domains()).
     The integration (and any of extra_integrations, custom integrations of the
     tests) is linked, not copied, so edits to the project show after a restart
     of Home Assistant.
@@ -165,6 +171,7 @@ def write_config(
     if not configuration.exists():
         configuration.write_text(
             CONFIGURATION.format(writer=writer, url=f"http://127.0.0.1:{port}")
+            + extra_configuration
         )
     storage = config_dir / ".storage"
     storage.mkdir(exist_ok=True)
@@ -315,6 +322,9 @@ class Stack:
     speak: bool = True
     #: Extra environment for hass only (e.g. a PATH with an ffmpeg that logs).
     hass_env: Mapping[str, str] = field(default_factory=dict)
+    #: False: the test serves the emulator itself on emulator_port (see
+    #: live_emulator.EmulatorThread); start() only waits for it to answer.
+    emulator_subprocess: bool = True
     emulator: Service = field(init=False)
     hass: Service = field(init=False)
 
@@ -372,7 +382,8 @@ class Stack:
     def start(self, timeout: float = 90) -> None:
         """Start the emulator, then Home Assistant; wait until both answer HTTP."""
         deadline = time.monotonic() + timeout
-        self.emulator.start()
+        if self.emulator_subprocess:
+            self.emulator.start()
         self._wait_for(
             self.emulator,
             f"{self.emulator_url}/cognitiveservices/voices/list",
@@ -622,3 +633,84 @@ class HomeAssistantApi:
     def states(self) -> Iterator[dict[str, Any]]:
         """Every entity's state."""
         yield from self.call("GET", "/api/states")
+
+    def websocket(self) -> Websocket:
+        """A websocket API connection as the owner (`async with`)."""
+        assert self.tokens is not None
+        return Websocket(self.base_url, self.tokens.access_token)
+
+    def flow(self, handler: str, *steps: dict[str, Any]) -> Any:
+        """Run a config flow through the REST API to its entry; return its last answer."""
+        answer = self.call(
+            "POST", "/api/config/config_entries/flow", {"handler": handler}
+        )
+        for step in steps:
+            assert answer["type"] in ("form", "menu"), answer
+            answer = self.call(
+                "POST", f"/api/config/config_entries/flow/{answer['flow_id']}", step
+            )
+        assert answer["type"] == "create_entry", answer
+        return answer
+
+    def entity_named(self, domain: str, name_part: str) -> str:
+        """The one entity of `domain` whose friendly name contains name_part."""
+        found = [
+            state["entity_id"]
+            for state in self.states()
+            if state["entity_id"].startswith(f"{domain}.")
+            and name_part in state["attributes"].get("friendly_name", "")
+        ]
+        assert len(found) == 1, found
+        return found[0]
+
+
+class Websocket:
+    """Home Assistant's websocket API, authenticated (`async with`)."""
+
+    def __init__(self, base_url: str, access_token: str) -> None:
+        """Connect to base_url's /api/websocket on entering."""
+        self._base_url = base_url
+        self._access_token = access_token
+        self._next_id = 1
+        self.session: aiohttp.ClientSession | None = None
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+
+    async def __aenter__(self) -> Self:
+        """Connect and authenticate."""
+        self.session = aiohttp.ClientSession()
+        try:
+            self.ws = await self.session.ws_connect(f"{self._base_url}/api/websocket")
+            assert (await self.ws.receive_json())["type"] == "auth_required"
+            await self.ws.send_json(
+                {"type": "auth", "access_token": self._access_token}
+            )
+            answer = await self.ws.receive_json()
+            assert answer["type"] == "auth_ok", answer
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the connection."""
+        assert self.session is not None
+        if self.ws is not None:
+            await self.ws.close()
+        await self.session.close()
+
+    async def send(self, message: dict[str, Any]) -> int:
+        """Send a command; return its id."""
+        assert self.ws is not None
+        message_id = self._next_id
+        self._next_id += 1
+        await self.ws.send_json({"id": message_id, **message})
+        return message_id
+
+    async def command(self, message: dict[str, Any]) -> Any:
+        """Send a command and return its result (asserting it succeeded)."""
+        assert self.ws is not None
+        message_id = await self.send(message)
+        while (answer := await self.ws.receive_json())["id"] != message_id:
+            pass
+        assert answer["success"], answer
+        return answer["result"]

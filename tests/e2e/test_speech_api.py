@@ -112,29 +112,6 @@ class Speaking:
         return formats
 
 
-def _flow(api: HomeAssistantApi, handler: str, *steps: dict[str, Any]) -> Any:
-    """Run a config flow through the REST API; return its last answer."""
-    answer = api.call("POST", "/api/config/config_entries/flow", {"handler": handler})
-    for step in steps:
-        assert answer["type"] in ("form", "menu"), answer
-        answer = api.call(
-            "POST", f"/api/config/config_entries/flow/{answer['flow_id']}", step
-        )
-    assert answer["type"] == "create_entry", answer
-    return answer
-
-
-def _entity(api: HomeAssistantApi, domain: str, name_part: str) -> str:
-    found = [
-        state["entity_id"]
-        for state in api.states()
-        if state["entity_id"].startswith(f"{domain}.")
-        and name_part in state["attributes"].get("friendly_name", "")
-    ]
-    assert len(found) == 1, found
-    return found[0]
-
-
 @pytest.fixture(scope="module")
 def speaking(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Speaking]:
     """hass and the emulator, onboarded, with Cloud Speech, the agent, a pipeline."""
@@ -164,8 +141,7 @@ def speaking(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Speaking]:
         assert expected in (None, running), f"hass is {running}, not {expected}"
         version = tuple(int(part) for part in running.split(".")[:3] if part.isdigit())
         speaking = Speaking(stack, api, version, ffmpeg_log)
-        _flow(
-            api,
+        api.flow(
             "cloud_speech",
             {"next_step_id": "azure"},
             {"cloud": "custom"},
@@ -173,10 +149,10 @@ def speaking(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Speaking]:
             {"language": "en-US"},
             {"voice": VOICE},
         )
-        _flow(api, "e2e_streaming_agent")
+        api.flow("e2e_streaming_agent")
         # The first voice profile, named after its voice.
-        speaking.entity_id = _entity(api, "tts", "Aria")
-        speaking.agent_id = _entity(api, "conversation", "Streaming agent")
+        speaking.entity_id = api.entity_named("tts", "Aria")
+        speaking.agent_id = api.entity_named("conversation", "Streaming agent")
         speaking.pipeline_id = asyncio.run(_create_pipeline(speaking))
     except (StackError, ApiError, AssertionError, OSError) as err:
         stack.stop()
@@ -286,7 +262,7 @@ class PipelineRun:
 
 
 async def _create_pipeline(speaking: Speaking) -> str:
-    async with _Websocket(speaking) as ws:
+    async with speaking.api.websocket() as ws:
         result = await ws.command(
             {
                 "type": "assist_pipeline/pipeline/create",
@@ -304,50 +280,6 @@ async def _create_pipeline(speaking: Speaking) -> str:
             }
         )
         return str(result["id"])
-
-
-class _Websocket:
-    """Home Assistant's websocket API, authenticated as the owner."""
-
-    def __init__(self, speaking: Speaking) -> None:
-        self._speaking = speaking
-        self._next_id = 1
-        self.session: aiohttp.ClientSession | None = None
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
-
-    async def __aenter__(self) -> _Websocket:
-        tokens = self._speaking.api.tokens
-        assert tokens is not None
-        self.session = aiohttp.ClientSession()
-        self.ws = await self.session.ws_connect(
-            f"{self._speaking.stack.url}/api/websocket"
-        )
-        assert (await self.ws.receive_json())["type"] == "auth_required"
-        await self.ws.send_json({"type": "auth", "access_token": tokens.access_token})
-        answer = await self.ws.receive_json()
-        assert answer["type"] == "auth_ok", answer
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self.session is not None
-        if self.ws is not None:
-            await self.ws.close()
-        await self.session.close()
-
-    async def send(self, message: dict[str, Any]) -> int:
-        assert self.ws is not None
-        message_id = self._next_id
-        self._next_id += 1
-        await self.ws.send_json({"id": message_id, **message})
-        return message_id
-
-    async def command(self, message: dict[str, Any]) -> Any:
-        assert self.ws is not None
-        message_id = await self.send(message)
-        while (answer := await self.ws.receive_json())["id"] != message_id:
-            pass
-        assert answer["success"], answer
-        return answer["result"]
 
 
 async def _run_pipeline(speaking: Speaking) -> PipelineRun:
@@ -369,7 +301,7 @@ async def _run_pipeline(speaking: Speaking) -> PipelineRun:
                 chunks.append(chunk)
             run.audio = b"".join(chunks)
 
-    async with _Websocket(speaking) as ws:
+    async with speaking.api.websocket() as ws:
         assert ws.ws is not None
         assert ws.session is not None
         message_id = await ws.send(
