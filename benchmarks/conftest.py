@@ -57,6 +57,14 @@ SERVICE_SPEEDS: dict[str, tuple[float, float]] = {
     "slow": (1.0, 2.0),
 }
 
+#: Speech to text: the emulator's processing model at the speeds measured,
+#: (latency after the audio is processed, x real time). Assumed figures, not
+#: measured Azure numbers (tests/emulator/FIDELITY.md, "Time to answer").
+RECOGNITION_SPEEDS: dict[str, tuple[float, float]] = {
+    "fast": (0.150, 10.0),
+    "slow": (0.600, 2.0),
+}
+
 #: How the emulator is configured; see RESULTS.md for why.
 EMULATOR_CONFIG: dict[str, float] = {
     "first_byte_delay": 0.150,
@@ -108,6 +116,32 @@ class EmulatorProcess:
             "bytes_per_second": speed * MP3_BYTES_PER_SECOND,
         }
         async with session.post(f"{self.control_url}/pace", json=body) as response:
+            await response.read()
+
+    async def recognition_pace(
+        self, session: aiohttp.ClientSession, latency: float | None, speed: float | None
+    ) -> None:
+        """Answer speech to text `latency` s after processing at `speed` x real time.
+
+        None, None: the emulator's default (at once). Synthesis keeps the
+        benchmark's own pace (EMULATOR_CONFIG).
+        """
+        body = {
+            "first_byte_delay": EMULATOR_CONFIG["first_byte_delay"],
+            "bytes_per_second": EMULATOR_CONFIG["bytes_per_second"],
+            "recognition_speed": speed,
+            "recognition_latency": latency or 0.0,
+        }
+        async with session.post(f"{self.control_url}/pace", json=body) as response:
+            await response.read()
+
+    async def remember(
+        self, session: aiohttp.ClientSession, pcm: bytes, text: str
+    ) -> None:
+        """Teach the recogniser: `pcm` (16 kHz mono 16-bit) means `text`."""
+        async with session.post(
+            f"{self.control_url}/remember", params={"text": text}, data=pcm
+        ) as response:
             await response.read()
 
 
@@ -199,6 +233,14 @@ class Bench:
         """Set the emulator to one of `SERVICE_SPEEDS`."""
         await self.emulator.pace(self.control, *SERVICE_SPEEDS[speed])
 
+    async def recognition_pace(self, speed: str | None) -> None:
+        """Set speech to text to one of `RECOGNITION_SPEEDS` (None: at once)."""
+        latency, factor = RECOGNITION_SPEEDS[speed] if speed else (None, None)
+        await self.emulator.recognition_pace(self.control, latency, factor)
+
+    async def remember(self, pcm: bytes, text: str) -> None:
+        await self.emulator.remember(self.control, pcm, text)
+
 
 @pytest.fixture(autouse=True)
 async def enable_event_loop_debug() -> None:
@@ -288,7 +330,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     A partial run (-k ...) prints its tables instead, so that RESULTS.md always
     holds figures measured together; except `-k conversions` (both versions),
-    which rewrites the conversion sections and their targets only.
+    which rewrites the conversion sections and their targets only, and
+    `-k speech_to_text`, which rewrites its own section and targets only.
     """
     if not report.SECTIONS:
         return
@@ -300,6 +343,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         # measured together, may replace their own part of the results.
         path = report.write_conversions(PROJECT_DIR / "benchmarks" / "RESULTS.md")
         print(f"\nConversion sections written to {path.relative_to(PROJECT_DIR)}")
+    elif set(report.SECTIONS) == {report.SPEECH_TO_TEXT}:
+        # Speech to text compares two uploads measured together, and its
+        # section carries its own run conditions: it may replace its own part.
+        path = report.write_speech_to_text(PROJECT_DIR / "benchmarks" / "RESULTS.md")
+        print(f"\nSpeech to text section written to {path.relative_to(PROJECT_DIR)}")
     else:
         print("\n" + "\n".join(report.generated()))
         print("\nPartial run: benchmarks/RESULTS.md left as it was.")

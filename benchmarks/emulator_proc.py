@@ -13,7 +13,11 @@ Control API (plain HTTP on the control port):
                  call (which clears them)
     POST /reset  forget recorded requests and timings, restart the peak count
     POST /pace   set `first_byte_delay` and `bytes_per_second` (JSON body):
-                 the service speed the streaming batches are measured at
+                 the service speed the streaming batches are measured at;
+                 `recognition_speed` and `recognition_latency`, when given,
+                 set speech to text's processing model
+    POST /remember?text=...  teach the recogniser: the body is 16 kHz mono
+                 16-bit PCM (`Emulator.remember_speech`)
 
 The emulator's own first-byte time of a request is measured here, from the
 moment its headers have been parsed (middleware entry) to the moment the
@@ -104,6 +108,17 @@ def _control_app(emulator: Emulator, timings: Timings) -> web.Application:
                     request.output_format for request in synthesis
                 ),
                 "spoken_texts": [request.spoken_text for request in synthesis],
+                "recognitions": [
+                    {
+                        "chunked": request.chunked,
+                        "chunks": request.chunk_count,
+                        "audio_seconds": request.audio_seconds,
+                        "status": request.recognition_status,
+                        "text": request.recognized_text,
+                        "wait_s": request.recognition_wait,
+                    }
+                    for request in emulator.requests_for("recognition")
+                ],
                 "cpu_seconds": time.process_time(),
                 "timings": records,
             }
@@ -118,12 +133,22 @@ def _control_app(emulator: Emulator, timings: Timings) -> web.Application:
         body = await request.json()
         emulator.first_byte_delay = float(body["first_byte_delay"])
         emulator.bytes_per_second = float(body["bytes_per_second"])
+        if "recognition_speed" in body:
+            speed = body["recognition_speed"]
+            emulator.recognition_speed = None if speed is None else float(speed)
+        if "recognition_latency" in body:
+            emulator.recognition_latency = float(body["recognition_latency"])
+        return web.json_response({"ok": True})
+
+    async def remember(request: web.Request) -> web.Response:
+        emulator.remember_speech(await request.read(), request.query["text"])
         return web.json_response({"ok": True})
 
     app = web.Application()
     app.router.add_get("/stats", stats)
     app.router.add_post("/reset", reset)
     app.router.add_post("/pace", pace)
+    app.router.add_post("/remember", remember)
     return app
 
 

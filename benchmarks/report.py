@@ -17,6 +17,10 @@ import statistics
 from typing import Any
 
 SECTIONS: dict[str, Any] = {}
+#: Measured by benchmarks/bench_stt.py; `scripts/bench -k speech_to_text`
+#: rewrites only its part of RESULTS.md.
+SPEECH_TO_TEXT = "speech_to_text"
+SPEECH_TO_TEXT_TITLE = "## 6."
 SECTION_NAMES = (
     "first_byte",
     "streaming",
@@ -24,6 +28,7 @@ SECTION_NAMES = (
     "concurrency",
     "conversions",
     "conversions_latest",
+    SPEECH_TO_TEXT,
 )
 #: Measured together by `scripts/bench -k conversions`, which rewrites only
 #: their part of RESULTS.md.
@@ -43,6 +48,9 @@ SPEAK_5_REQUESTS_TARGET = 2
 #: it the median may move.
 FIRST_AUDIO_BEFORE = 0.1548
 FIRST_AUDIO_TOLERANCE = 0.005
+#: Speech to text (issue #16): the text within the service's own delay plus
+#: this much after the end of speech, for our streamed upload.
+STT_MARGIN_TARGET = 0.300
 
 
 def median(values: list[float]) -> float:
@@ -53,6 +61,12 @@ def p95(values: list[float]) -> float:
     if len(values) < 2:
         return values[0] if values else math.nan
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def p90(values: list[float]) -> float:
+    if len(values) < 2:
+        return values[0] if values else math.nan
+    return statistics.quantiles(values, n=10, method="inclusive")[-1]
 
 
 def ms(seconds: float) -> str:
@@ -287,6 +301,76 @@ def _concurrency_lines(figures: dict[str, Any]) -> tuple[list[str], list[list[st
     ]
 
 
+STT_UPLOADS = {
+    "streamed": "Cloud Speech (`AzureRecognizer`), streamed while spoken",
+    "whole": "bare aiohttp client, whole WAV posted after the end",
+}
+
+
+def _speech_to_text_lines(
+    figures: dict[str, Any],
+) -> tuple[list[str], list[list[str]]]:
+    lines = [*figures["conditions"], ""]
+    lines += [
+        "| service (assumed model) | upload | runs | text after the end of speech, "
+        "median | p90 | emulator's modelled wait after the body ended, median "
+        "| beyond that wait, median | p90 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    targets = []
+    for speed, figure_set in figures["speeds"].items():
+        for upload, label in STT_UPLOADS.items():
+            figure = figure_set[upload]
+            lines.append(
+                f"| {_recognition_speed(speed)} | {label} | {figure['runs']} "
+                f"| {ms(figure['median'])} | {ms(figure['p90'])} "
+                f"| {ms(figure['wait_median'])} | {ms(figure['beyond_median'])} "
+                f"| {ms(figure['beyond_p90'])} |"
+            )
+        latency = figure_set["latency"]
+        streamed = figure_set["streamed"]
+        targets.append(
+            [
+                f"6. text ≤ service's own delay + 300 ms after the end of speech, "
+                f"streamed upload, p90 ({speed}: {ms(latency)} + 300 ms)",
+                ms(streamed["p90"]),
+                _met(streamed["p90"] <= latency + STT_MARGIN_TARGET),
+            ]
+        )
+    lines += [
+        "",
+        "Text after the end of speech, upload after the end / streamed (medians): "
+        + ", ".join(
+            f"{speed} **{figure_set['whole']['median'] / figure_set['streamed']['median']:.2f}x**"
+            for speed, figure_set in figures["speeds"].items()
+        ),
+    ]
+    return lines, targets
+
+
+def _recognition_speed(speed: str) -> str:
+    from benchmarks.conftest import RECOGNITION_SPEEDS  # noqa: PLC0415
+
+    latency, factor = RECOGNITION_SPEEDS[speed]
+    return f"{speed} ({latency * 1000:.0f} ms, {factor:g}x real time)"
+
+
+def speech_to_text_conditions(
+    runs: int, lanes: int, load_at_start: list[str]
+) -> list[str]:
+    """When, where and how the speech to text figures were taken."""
+    now = [f"{load:.2f}" for load in os.getloadavg()]
+    return [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `scripts/bench -k "
+        f"speech_to_text` on {os.cpu_count()} CPUs (nproc), {_cpu_model()}, Linux "
+        f"{platform.release()}; Python {platform.python_version()}; load average "
+        f"(1, 5, 15 min) at start {' '.join(load_at_start)}, at end {' '.join(now)}; "
+        f"{runs} measured runs per figure after 1 warm-up run of each upload; "
+        f"streamed runs in {lanes} staggered lanes, whole-clip runs in a lane of "
+        f"their own beside them.",
+    ]
+
+
 def _conversion_lines(figures: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     lines = [
         "| request (options) | conversions, media-source fetch | conversions, "
@@ -433,6 +517,11 @@ def generated() -> list[str]:
             "5b. ffmpeg conversions on the latest release",
             _conversion_latest_lines,
         ),
+        (
+            SPEECH_TO_TEXT,
+            "6. Speech to text: from the end of speech to the text",
+            _speech_to_text_lines,
+        ),
     )
     for key, title, render in sections:
         if key not in SECTIONS:
@@ -465,6 +554,10 @@ def write_conversions(path: Path) -> Path:
     old = block.splitlines()
     start = next(i for i, line in enumerate(old) if line.startswith("## 5"))
     new_start = next(i for i, line in enumerate(fresh) if line.startswith("## 5"))
+    # Sections after the conversions (speech to text) are kept as they were.
+    end = _heading_index(old, SPEECH_TO_TEXT_TITLE, start)
+    new_end = _heading_index(fresh, SPEECH_TO_TEXT_TITLE, new_start, len(fresh) - 1)
+    kept = old[end:]
     lines = [line for line in old[:start] if not line.startswith("| 5. 0 conversions")]
     # The fresh conversion targets go at the end of the Targets table.
     table = lines.index("## Targets") + 2
@@ -473,6 +566,37 @@ def write_conversions(path: Path) -> Path:
     lines[table:table] = [
         line for line in fresh if line.startswith("| 5. 0 conversions")
     ]
+    lines += fresh[new_start:new_end] + kept
+    path.write_text(head + BEGIN + "\n".join(lines) + "\n" + END + tail)
+    return path
+
+
+def _heading_index(
+    lines: list[str], prefix: str, start: int, default: int | None = None
+) -> int:
+    """The index of the first `## ` heading from `start` with `prefix`."""
+    return next(
+        (i for i in range(start, len(lines)) if lines[i].startswith(prefix)),
+        len(lines) if default is None else default,
+    )
+
+
+def write_speech_to_text(path: Path) -> Path:
+    """Rewrite only the speech to text section and its targets (a partial run)."""
+    fresh = generated()
+    text = path.read_text()
+    head, rest = text.split(BEGIN, 1)
+    block, tail = rest.split(END, 1)
+    old = block.splitlines()
+    start = _heading_index(old, SPEECH_TO_TEXT_TITLE, 0)
+    new_start = _heading_index(fresh, SPEECH_TO_TEXT_TITLE, 0)
+    lines = [line for line in old[:start] if not line.startswith("| 6. ")]
+    if lines and lines[-1].strip():
+        lines.append("")
+    table = lines.index("## Targets") + 2
+    while table < len(lines) and lines[table].startswith("|"):
+        table += 1
+    lines[table:table] = [line for line in fresh if line.startswith("| 6. ")]
     lines += fresh[new_start:-1]
     path.write_text(head + BEGIN + "\n".join(lines) + "\n" + END + tail)
     return path

@@ -13,6 +13,11 @@ PCM, is trimmed of near-silence at both ends; if it contains the trimmed PCM
 of a remembered entry (sample-aligned), or its loudness and zero-crossing
 envelopes match one closely (a resampled or re-encoded copy), the answer is
 Success with that text.
+
+How long the answer takes is a model too (assumption, see FIDELITY.md):
+the service processes the audio as it arrives, at `Emulator.recognition_speed`
+seconds of audio per second, and answers `Emulator.recognition_latency` after
+it has processed all of it and the body has ended (`ProcessingPace`).
 """
 
 from __future__ import annotations
@@ -296,6 +301,32 @@ def _check_opus_head(data: bytes) -> str | None:
     return ""
 
 
+# --- processing time -----------------------------------------------------------
+
+
+@dataclass
+class ProcessingPace:
+    """When the modelled service is done with the audio it has received.
+
+    Audio is processed in the order it arrives, `speed` seconds of audio per
+    second of the clock, never before it has arrived; None processes at once.
+    Times are on any one clock (the emulator uses `Emulator.clock`).
+    """
+
+    speed: float | None = None
+    done_at: float | None = None  # processing of the audio so far ends
+
+    def arrived(self, at: float, seconds: float) -> None:
+        """`seconds` of audio arrived at time `at`."""
+        start = at if self.done_at is None else max(self.done_at, at)
+        self.done_at = start + (seconds / self.speed if self.speed else 0.0)
+
+    def answer_at(self, ended_at: float, latency: float) -> float:
+        """When the answer goes out for a body that ended at `ended_at`."""
+        done = ended_at if self.done_at is None else max(self.done_at, ended_at)
+        return done + latency
+
+
 # --- the request -------------------------------------------------------------
 
 
@@ -311,6 +342,13 @@ class Upload:
     too_large: bool = False
     decoder: _Decoder | None = None
     pcm: bytes = field(default=b"", repr=False)
+    pace: ProcessingPace = field(default_factory=ProcessingPace)
+    ended_at: float | None = None  # Emulator.clock when the body ended
+
+    def answer_at(self, emulator: Emulator) -> float:
+        """When the modelled service has its answer (on Emulator.clock)."""
+        ended_at = emulator.clock() if self.ended_at is None else self.ended_at
+        return self.pace.answer_at(ended_at, emulator.recognition_latency)
 
     def release(self, emulator: Emulator) -> None:
         """Give back the F0 slot."""
@@ -389,6 +427,15 @@ async def receive(context: Context) -> Upload:
     if credentials != "ok" or upload.rate_limited:
         decoder = None
     upload.decoder = decoder
+    pace = upload.pace = ProcessingPace(emulator.recognition_speed)
+    decoded = 0  # decoded PCM bytes the pace has been told about
+
+    def arrived() -> None:
+        nonlocal decoded
+        if decoder is not None and decoder.pcm_total > decoded:
+            seconds = (decoder.pcm_total - decoded) / BYTES_PER_SECOND
+            pace.arrived(emulator.clock(), seconds)
+            decoded = decoder.pcm_total
 
     body = bytearray()
     try:
@@ -404,8 +451,15 @@ async def receive(context: Context) -> Upload:
             body += chunk
             if decoder is not None and not upload.too_large:
                 await decoder.feed(chunk)
+                arrived()
+        upload.ended_at = emulator.clock()
         if decoder is not None:
             await decoder.finish()
+            # Ogg Opus: what ffmpeg decoded after the last chunk counts as
+            # arriving when the body ended.
+            if decoder.pcm_total > decoded:
+                seconds = (decoder.pcm_total - decoded) / BYTES_PER_SECOND
+                pace.arrived(upload.ended_at, seconds)
     except BaseException:
         if decoder is not None:
             decoder.abort()
@@ -479,6 +533,11 @@ async def handle(context: Context, upload: Upload) -> Reply:
         return json_reply(200, result)
     if decoder.error is not None:
         return bad_request(decoder.error)
+    # The processing model: wait until the modelled service has its answer.
+    wait = max(0.0, upload.answer_at(emulator) - emulator.clock())
+    record.recognition_wait = wait
+    if wait > 0:
+        await asyncio.sleep(wait)
     result = await recognize(emulator, upload.pcm, result_format, profanity)
     record.recognition_status = str(result["RecognitionStatus"])
     record.recognized_text = recognized_text(result)

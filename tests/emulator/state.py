@@ -151,6 +151,10 @@ class RecordedRequest:
     audio_seconds: float | None = None  # decoded audio, before the 60 s cut
     recognition_status: str | None = None  # RecognitionStatus answered, if any
     recognized_text: str | None = None  # DisplayText (or Display) answered
+    # Seconds the recogniser waited after the body ended before answering:
+    # the processing model (recognition_speed, recognition_latency) on
+    # Emulator.clock. None when the recogniser did not run.
+    recognition_wait: float | None = None
 
 
 @dataclass
@@ -231,6 +235,12 @@ class Emulator:
         self.remembered_speech: list[RememberedSpeech] = []
         # Recognitions in flight per resource key (F0: one at a time).
         self._open_recognitions: dict[str, int] = {}
+        # Processing model (assumption, see FIDELITY.md): seconds of audio the
+        # service processes per second of Emulator.clock, from each chunk's
+        # arrival (None: at once), and the fixed seconds from the end of
+        # processing (and of the body) to the answer.
+        self.recognition_speed: float | None = None
+        self.recognition_latency: float = 0.0
 
     # --- hosts -----------------------------------------------------------
 

@@ -16,6 +16,8 @@ import pytest
 
 from tests.emulator import TEST_KEY, Emulator, EmulatorServer, Fault
 from tests.emulator.audio import pcm16_tone, wav_container
+from tests.emulator.recognition import ProcessingPace
+from tests.emulator.state import ManualClock
 
 PATH = "/speech/recognition/conversation/cognitiveservices/v1"
 WESTEUROPE_STT = f"https://westeurope.stt.speech.microsoft.com{PATH}"
@@ -736,3 +738,67 @@ async def test_free_tier_allows_one_recognition_at_a_time(
     assert status == 200
     status, _ = await recognize(emulator_session, body)  # the slot is free again
     assert status == 200
+
+
+# --- time to answer (the processing model) ----------------------------------------
+
+
+def test_processing_pace_streamed_and_whole() -> None:
+    # 1 s of audio in 0.1 s chunks, arriving in real time (0.1 s ... 1.0 s).
+    streamed = ProcessingPace(speed=10.0)
+    for index in range(10):
+        streamed.arrived(0.1 * (index + 1), 0.1)
+    assert streamed.answer_at(1.0, 0.15) == pytest.approx(1.0 + 0.01 + 0.15)
+    # The same second sent whole when it ended.
+    whole = ProcessingPace(speed=10.0)
+    whole.arrived(1.0, 1.0)
+    assert whole.answer_at(1.0, 0.15) == pytest.approx(1.0 + 0.1 + 0.15)
+    # Slower than real time, a backlog builds up while the audio arrives.
+    slow = ProcessingPace(speed=0.5)
+    for index in range(10):
+        slow.arrived(0.1 * (index + 1), 0.1)
+    assert slow.answer_at(1.0, 0.0) == pytest.approx(0.1 + 10 * 0.2)
+    # None processes at once: the answer waits for the latency only.
+    instant = ProcessingPace()
+    instant.arrived(1.0, 60.0)
+    assert instant.answer_at(1.0, 0.25) == pytest.approx(1.25)
+
+
+async def test_recognition_waits_for_the_processing_model(
+    emulator: Emulator, emulator_session: aiohttp.ClientSession
+) -> None:
+    # The clock stands still: the whole upload arrives at 0, and the wait is
+    # the model's own, exactly (the sleep itself is real, so it is short).
+    emulator.clock = ManualClock()
+    emulator.recognition_speed = 20.0
+    emulator.recognition_latency = 0.05
+    speech = chirp(0.5)
+    emulator.remember_speech(speech, "Lights off.")
+    body = wav_container(silence(0.25) + speech + silence(0.25), 16000)
+    status, result = await recognize(emulator_session, body)
+    assert status == 200
+    assert result["DisplayText"] == "Lights off."  # type: ignore[index]
+    [record] = emulator.requests_for("recognition")
+    assert record.recognition_wait == pytest.approx(0.05 + 1.0 / 20.0)
+
+
+async def test_recognition_answers_at_once_by_default(
+    emulator: Emulator, emulator_session: aiohttp.ClientSession
+) -> None:
+    emulator.clock = ManualClock()
+    status, _ = await recognize(emulator_session, wav_container(silence(1.0), 16000))
+    assert status == 200
+    [record] = emulator.requests_for("recognition")
+    assert record.recognition_wait == 0.0
+
+
+async def test_refusals_do_not_wait_for_the_processing_model(
+    emulator: Emulator, emulator_session: aiohttp.ClientSession
+) -> None:
+    emulator.recognition_speed = 0.01
+    emulator.recognition_latency = 60.0
+    body = wav_container(silence(1.0), 16000)
+    status, _ = await recognize(emulator_session, body, query="language=xx-XX")
+    assert status == 400
+    [record] = emulator.requests_for("recognition")
+    assert record.recognition_wait is None
