@@ -401,6 +401,11 @@ async def synthesize_pipelined(
         while not isinstance(batch := await batches.get(), _End):
             if batch.guess is not None and not await batch.guess.verdict:
                 continue  # a wrong guess, dropped: the sentence comes again
+            if batch.dropped:
+                # Refused along with an earlier batch (a 429): its sentences go
+                # again in the next request, and audio it already received must
+                # not be heard twice, nor before the earlier sentences.
+                continue
             while not isinstance(chunk := await batch.audio.get(), _End | _Dropped):
                 if isinstance(chunk, BaseException):
                     raise chunk
