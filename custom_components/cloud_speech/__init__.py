@@ -15,6 +15,7 @@ from homeassistant.helpers import (
 
 from .const import CONF_VOICE, DOMAIN, SUBENTRY_VOICE_PROFILE
 from .coordinator import CloudSpeechConfigEntry, CloudSpeechData, VoiceListCoordinator
+from .fallback import FIRST_AUDIO_BUDGET, Fallback, async_remove_fallbacks
 from .helpers import create_client, create_recognizer, setup_error
 from .repairs import async_check_voice_profiles, no_voice_profile_issue_id
 from .speech.errors import InvalidRequestError
@@ -38,8 +39,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
     await usage.async_load()
     # Also when setup fails below: the meter stops watching the month.
     entry.async_on_unload(usage.async_close)
+    fallback = Fallback(hass, entry)
+    await fallback.async_load()
     try:
-        client = create_client(hass, entry.data, usage=usage)
+        client = create_client(
+            hass,
+            entry.data,
+            usage=usage,
+            # Only with somewhere else to go is a slow first byte given up on.
+            first_audio_budget=FIRST_AUDIO_BUDGET if fallback.engine else None,
+        )
     except InvalidRequestError as err:
         raise setup_error(err) from err
 
@@ -49,6 +58,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CloudSpeechConfigEntry) 
         client=client,
         coordinator=coordinator,
         usage=usage,
+        fallback=fallback,
         recognizer=create_recognizer(client, entry.options, usage=usage),
     )
     # The entity reads the voices when it needs them; listening keeps the
@@ -84,6 +94,7 @@ async def async_remove_entry(
     """Forget the cached voices of a removed entry, and its issue."""
     await VoiceCache(hass, entry.entry_id).async_remove()
     await async_remove_usage(hass, entry.entry_id)
+    await async_remove_fallbacks(hass, entry.entry_id)
     ir.async_delete_issue(hass, DOMAIN, no_voice_profile_issue_id(entry.entry_id))
 
 

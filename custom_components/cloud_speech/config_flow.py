@@ -22,9 +22,12 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     OptionsFlow,
 )
-from homeassistant.const import CONF_API_KEY
+from homeassistant.const import CONF_API_KEY, Platform
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -36,6 +39,7 @@ from .const import (
     CONF_AUTH_MODE,
     CONF_CLOUD,
     CONF_ENDPOINT,
+    CONF_FALLBACK_ENGINE,
     CONF_LANGUAGE,
     CONF_PROFANITY,
     CONF_SERVICE,
@@ -434,22 +438,40 @@ class CloudSpeechOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Show the account's settings; the entry reloads when they change."""
         if user_input is not None:
-            return self.async_create_entry(
-                data=with_allowance(self.config_entry.options, user_input)
+            options = with_allowance(self.config_entry.options, user_input)
+            if not user_input.get(CONF_FALLBACK_ENGINE):
+                options.pop(CONF_FALLBACK_ENGINE, None)  # cleared: no fallback
+            return self.async_create_entry(data=options)
+        own_engines = [
+            entity.entity_id
+            for entity in er.async_entries_for_config_entry(
+                er.async_get(self.hass), self.config_entry.entry_id
             )
+            if entity.domain == Platform.TTS
+        ]
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                account_options_schema(self.config_entry.data),
+                account_options_schema(self.config_entry.data, own_engines),
                 # The service's own default, shown without being stored.
                 {CONF_PROFANITY: Profanity.MASKED.value, **self.config_entry.options},
             ),
         )
 
 
-def account_options_schema(data: Mapping[str, Any]) -> vol.Schema:
-    """What the account's options form asks: speech to text, then allowances."""
-    fields: dict[vol.Marker, Any] = {}
+def account_options_schema(
+    data: Mapping[str, Any], own_engines: list[str]
+) -> vol.Schema:
+    """What the account's options form asks: a fallback, speech to text, allowances.
+
+    The fallback is another TTS engine of this Home Assistant: the account's
+    own voices (`own_engines`) would fail with it. Empty means none.
+    """
+    fields: dict[vol.Marker, Any] = {
+        vol.Optional(CONF_FALLBACK_ENGINE): EntitySelector(
+            EntitySelectorConfig(domain=Platform.TTS, exclude_entities=own_engines)
+        )
+    }
     if data.get(CONF_SERVICE) != SERVICE_CONVAI:
         # The REST API's `profanity` parameter; Convai has no speech to text.
         fields[vol.Optional(CONF_PROFANITY)] = SelectSelector(

@@ -25,6 +25,8 @@ CONF_AUTH_MODE: Final = "auth_mode"
 CONF_MONTHLY_ALLOWANCE: Final = "monthly_allowance"
 # What speech to text does with profanity (an Azure account's option).
 CONF_PROFANITY: Final = "profanity"
+# Another TTS entity that speaks when the service cannot (an account option).
+CONF_FALLBACK_ENGINE: Final = "fallback_engine"
 
 # Voice profiles: config subentries of this type, each one TTS entity. A
 # profile's data says how to speak (its title is its name); per-call tts

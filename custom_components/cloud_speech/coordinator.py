@@ -15,6 +15,7 @@ from homeassistant.exceptions import (
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import VOICE_CACHE_MAX_AGE
+from .fallback import Fallback
 from .helpers import SpeechClient, setup_error
 from .speech.azure_recognizer import AzureRecognizer
 from .speech.errors import SpeechError
@@ -91,6 +92,7 @@ class CloudSpeechData:
     client: SpeechClient
     coordinator: VoiceListCoordinator
     usage: UsageMeter
+    fallback: Fallback
     # Speech to text, for the accounts whose service offers it (Azure).
     recognizer: AzureRecognizer | None = None
     # The last failed call or voice list refresh, for diagnostics; the TTS

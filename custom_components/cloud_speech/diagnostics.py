@@ -51,5 +51,7 @@ async def async_get_config_entry_diagnostics(
         },
         # This month's counts and the allowance warnings raised.
         "usage": data.usage.as_diagnostics(),
+        # The fallback engine, and how often and when last it spoke.
+        "fallback": data.fallback.as_diagnostics(),
         "last_error": data.last_error,
     }

@@ -51,7 +51,7 @@ from .speech.errors import (
     UnknownVoiceError,
     UnsupportedByVoiceError,
 )
-from .speech.http import Timeouts
+from .speech.http import RetryPolicy, Timeouts
 from .speech.models import Voice
 from .speech.ssml import HD_UNSUPPORTED_SETTINGS
 from .speech.usage import billable_characters, convai_billable_characters
@@ -65,12 +65,19 @@ type SpeechClient = AzureSpeechClient | ConvaiClient
 
 
 def create_client(
-    hass: HomeAssistant, data: Mapping[str, Any], *, usage: UsageMeter | None = None
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    *,
+    usage: UsageMeter | None = None,
+    first_audio_budget: float | None = None,
 ) -> SpeechClient:
     """Build the client for an entry's (or a flow's) data.
 
     `usage` counts each synthesis request the service accepts, as the
     service bills it (see speech/usage.py for the rules and their sources).
+    `first_audio_budget` bounds the wait for an Azure synthesis's first
+    audio, retries included (an entry with a fallback engine). Convai answers
+    only once a whole batch is synthesized, so it keeps its own deadlines.
 
     Raises InvalidRequestError when the data names no valid region or endpoint.
     """
@@ -95,6 +102,7 @@ def create_client(
         endpoints,
         api_key=data.get(CONF_API_KEY) or None,
         auth_mode=AuthMode(data.get(CONF_AUTH_MODE, AuthMode.KEY)),
+        retry=RetryPolicy(first_audio_budget=first_audio_budget),
         # Azure bills each accepted request's SSML as sent, but its speak and
         # voice tags, a Chinese character twice: "Billable characters" in
         # https://learn.microsoft.com/azure/ai-services/speech-service/text-to-speech

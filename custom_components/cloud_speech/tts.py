@@ -33,6 +33,7 @@ from .const import (
     SUBENTRY_VOICE_PROFILE,
     VOICE_SETTINGS,
 )
+from .fallback import is_outage
 from .helpers import call_error
 from .speech.azure_synthesizer import AzurePlan, AzureSynthesizer
 from .speech.convai import ConvaiClient
@@ -42,7 +43,8 @@ from .speech.errors import (
     SpeechError,
 )
 from .speech.models import Voice
-from .speech.synthesis import SynthesisRequest, Synthesizer
+from .speech.streams import Replayable
+from .speech.synthesis import AudioStream, SynthesisRequest, Synthesizer
 from .speech.voices import normalize_language_tag, voice_label
 
 # Synthesis runs in the service; HA need not serialize calls to it.
@@ -50,6 +52,7 @@ PARALLEL_UPDATES = 0
 
 # Set by the entity itself, to tell HA's cache when its profile changes.
 ATTR_PROFILE = "profile"
+
 
 
 async def async_setup_entry(
@@ -146,6 +149,10 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
         fingerprint = hashlib.blake2s(
             repr(sorted(self._profile.items())).encode(), digest_size=6
         ).hexdigest()
+        if generation := self._entry.runtime_data.fallback.cache_generation:
+            # Audio cached while another engine spoke must not be served as
+            # ours (fallback.Fallback.cache_generation).
+            fingerprint = f"{fingerprint}.{generation}"
         return {
             ATTR_PREFERRED_FORMAT: self._synthesizer.configured_extension(
                 self._request("", {})
@@ -167,13 +174,38 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
     async def async_stream_tts_audio(
         self, request: TTSAudioRequest
     ) -> TTSAudioResponse:
-        """Stream speech for text that may still be arriving."""
+        """Stream speech for text that may still be arriving.
+
+        When the service fails before its first audio, and the failure is
+        not the caller's, the message goes to the fallback engine if one is
+        chosen and available: the text that has arrived, then the rest.
+        """
         plan = self.plan(request.language, request.options)
+        # With a fallback, the text is read through a replay: the other engine
+        # may need it from the start. Without, exactly as it arrives.
+        replay = (
+            None
+            if self._entry.runtime_data.fallback.available_engine() is None
+            else Replayable(request.message_gen)
+        )
         try:
-            audio = await self._synthesizer.stream(plan, request.message_gen)
+            audio = await self._synthesizer.stream(
+                plan, request.message_gen if replay is None else replay.read()
+            )
         except SpeechError as err:
-            raise self._failure(err) from err
-        return TTSAudioResponse(audio.extension, self._chunks(audio.chunks))
+            if replay is None or not is_outage(err):
+                if replay is not None:
+                    replay.close()
+                raise self._failure(err) from err
+            extension = str(request.options.get(ATTR_PREFERRED_FORMAT) or "mp3")
+            return TTSAudioResponse(
+                extension, self._spoken_by_fallback(err, extension, request, replay)
+            )
+        except BaseException:
+            if replay is not None:
+                replay.close()  # cancelled while waiting: stop reading the text
+            raise
+        return TTSAudioResponse(audio.extension, self._chunks(audio, request, replay))
 
     def plan(self, language: str, options: Mapping[str, Any]) -> PlanT:
         """Validate a call's options and decide everything about it.
@@ -191,16 +223,65 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
     def _request(self, language: str, options: Mapping[str, Any]) -> SynthesisRequest:
         return SynthesisRequest(language, options, self._profile)
 
-    async def _chunks(self, chunks: AsyncGenerator[bytes]) -> AsyncGenerator[bytes]:
-        """Yield the audio; any failure raises, so HA never caches a partial file."""
+    async def _chunks(
+        self,
+        audio: AudioStream,
+        request: TTSAudioRequest,
+        replay: Replayable[str] | None,
+    ) -> AsyncGenerator[bytes]:
+        """Yield the audio; any failure raises, so HA never caches a partial file.
+
+        The first chunk carries the service's first audio (`Synthesizer`), so
+        a failure before it can still go to the fallback (`replay` is kept).
+        """
+        started = False
         try:
             # Closed at once when the listener leaves: requests stop now,
             # not whenever the garbage collector gets to them.
-            async with aclosing(chunks):
+            async with aclosing(audio.chunks) as chunks:
                 async for chunk in chunks:
+                    if not started:
+                        started = True
+                        self._entry.runtime_data.fallback.record_success()
                     yield chunk
         except SpeechError as err:
-            raise self._failure(err) from err
+            if started or replay is None or not is_outage(err):
+                if replay is not None:
+                    replay.close()
+                raise self._failure(err) from err
+            outage = err
+        except BaseException:
+            if replay is not None:
+                replay.close()
+            raise
+        else:
+            if replay is not None:
+                replay.close()
+            return
+        async for chunk in self._spoken_by_fallback(
+            outage, audio.extension, request, replay
+        ):
+            yield chunk
+
+    async def _spoken_by_fallback(
+        self,
+        err: SpeechError,
+        extension: str,
+        request: TTSAudioRequest,
+        replay: Replayable[str],
+    ) -> AsyncGenerator[bytes]:
+        """The whole message, spoken by the fallback engine in `extension`."""
+        fallback = self._entry.runtime_data.fallback
+        fallback.record_fallback(str(self._failure(err)))
+        options = {**request.options, ATTR_PREFERRED_FORMAT: extension}
+        try:
+            response = await fallback.async_speak(
+                request.language, options, replay.read()
+            )
+            async for chunk in response.data_gen:
+                yield chunk
+        finally:
+            replay.close()
 
     def _failure(self, err: SpeechError) -> HomeAssistantError:
         """Record a failure while speaking, and say it in the user's words."""

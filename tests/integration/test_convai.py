@@ -401,6 +401,13 @@ async def test_diagnostics_of_a_convai_entry_hide_the_key(
             "percent_used": None,
             "warned": [],
         },
+        "fallback": {
+            "engine": None,
+            "count": 0,
+            "last_time": None,
+            "last_error": None,
+            "in_outage": False,
+        },
         "last_error": None,
     }
     assert CONVAI_TEST_KEY not in str(diagnostics)

@@ -160,9 +160,10 @@ class AzureSynthesizer(VoicesAndHistory):
         # that a message of nothing else is refused as empty, not sent as such.
         batches: AsyncIterable[str] = xml_characters(text)
         audio_format = plan.audio_format
+        header = b""
         if audio_format.container is Container.RIFF and audio_format.codec is Codec.PCM:
             # One WAV header of unknown length, then raw PCM from every batch.
-            yield wav_header(
+            header = wav_header(
                 audio_format.sample_rate, audio_format.bits_per_sample or 16
             )
             audio_format = streaming_variant(audio_format)
@@ -193,7 +194,10 @@ class AzureSynthesizer(VoicesAndHistory):
             )
         ) as chunks:
             async for chunk in chunks:
-                yield chunk
+                # The header goes with the first audio, not before it: the
+                # first chunk says the service has spoken (`Synthesizer`).
+                yield header + chunk
+                header = b""
 
 
 def _configured_format(request: SynthesisRequest) -> AudioFormat:

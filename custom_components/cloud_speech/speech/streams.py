@@ -33,7 +33,7 @@ class Replayable[T]:
         self._closed = False
         self._pulling: asyncio.Task[None] | None = None
 
-    async def read(self) -> AsyncIterator[T]:
+    async def read(self) -> AsyncGenerator[T]:
         """Every piece from the first, then new ones as they arrive."""
         index = 0
         while True:

@@ -109,6 +109,9 @@ class Synthesizer[PlanT](Protocol):
     async def stream(self, plan: PlanT, text: AsyncIterable[str]) -> AudioStream:
         """Start speaking `text` as `plan` says.
 
+        The first chunk carries the service's first audio (a header, if any,
+        comes with it): a failure before it is a failure before any audio.
+
         Raises:
             SpeechError: Here, when the service refused before any audio; else
                 while iterating the chunks.
