@@ -1,4 +1,4 @@
-"""Run the emulator for a developer: `python -m tests.emulator [--port 5000] [--speak]`.
+"""Run the emulator for a developer: `python -m tests.emulator [--port 5000] [--speak] [--rtt 0.05]`.
 
 It serves plain HTTP in Speech-container mode, e.g.
     http://127.0.0.1:5000/cognitiveservices/v1           (synthesis, no key needed)
@@ -39,6 +39,15 @@ def _parse_arguments() -> argparse.Namespace:
         help="speak the text with espeak-ng instead of a tone (PCM formats; MP3 and Ogg/WebM Opus too with ffmpeg)",
     )
     parser.add_argument(
+        "--rtt",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="model a network of this round-trip time (e.g. 0.05 for a nearby "
+        "Azure region, 0.2 for Europe to China): a new connection pays 1 RTT of "
+        "TCP set-up, every request 1 RTT (default 0: none)",
+    )
+    parser.add_argument(
         "--require-key",
         action="store_true",
         help="require an Ocp-Apim-Subscription-Key (test-key) like a keyed container",
@@ -50,6 +59,7 @@ async def _serve(arguments: argparse.Namespace) -> None:
     emulator = Emulator()
     emulator.speak = arguments.speak
     emulator.container_requires_key = arguments.require_key
+    emulator.network_rtt = arguments.rtt
     # Whatever name the developer uses to reach this machine is a container host.
     emulator.container_hosts.update({arguments.host, socket.gethostname().lower()})
     server = EmulatorServer(

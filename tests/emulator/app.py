@@ -6,10 +6,11 @@ import asyncio
 import functools
 import logging
 from typing import Any
+import weakref
 
 from aiohttp import web
 
-from . import azure, convai, recognition
+from . import azure, convai, network, recognition
 from .convai import ConvaiPayload
 from .exchange import (
     Context,
@@ -35,7 +36,9 @@ def make_app(emulator: Emulator, *, log_requests: bool = False) -> web.Applicati
     app = web.Application()
     in_flight: set[asyncio.Task[Any]] = set()
     app[IN_FLIGHT] = in_flight
-    handler = functools.partial(_handle, emulator, in_flight, log_requests)
+    connections: network.Connections = weakref.WeakKeyDictionary()
+    app[network.CONNECTIONS] = connections
+    handler = functools.partial(_handle, emulator, in_flight, connections, log_requests)
     app.router.add_route("*", "/{tail:.*}", handler)
     return app
 
@@ -43,9 +46,11 @@ def make_app(emulator: Emulator, *, log_requests: bool = False) -> web.Applicati
 async def _handle(
     emulator: Emulator,
     in_flight: set[asyncio.Task[Any]],
+    connections: network.Connections,
     log_requests: bool,
     request: web.Request,
 ) -> web.StreamResponse:
+    link = network.open_link(emulator, connections, request)
     host = request.headers.get("Host", request.host)
     site = emulator.site_for(host)
     endpoint, allowed_methods = (
@@ -57,6 +62,26 @@ async def _handle(
         service = "convai" if site is not None and site.role == "convai" else "azure"
     # Convai has no clouds or regions, also when reached through a container.
     azure_site = site if service == "azure" else None
+    task = asyncio.current_task()
+    assert task is not None
+    in_flight.add(task)
+    delayed_body: network.DelayedBody | None = None
+    if link.rtt > 0 and endpoint is not None and endpoint.kind == "recognition":
+        # Timed from now: the body streams in while the headers "travel".
+        expect = request.headers.get("Expect", "").strip().lower() == "100-continue"
+        delayed_body = network.DelayedBody(
+            request.content, link, link.body_ready_at(expect)
+        )
+        delayed_body.start()
+    try:
+        # The service sees the request only after set-up and its way there.
+        if link.arrival_delay > 0:
+            await asyncio.sleep(link.arrival_delay)
+    except BaseException:
+        in_flight.discard(task)
+        if delayed_body is not None:
+            delayed_body.close()
+        raise
     record = RecordedRequest(
         service=service,
         kind=endpoint.kind if endpoint else "unknown",
@@ -71,11 +96,13 @@ async def _handle(
         voice=None,
         spoken_text=None,
         output_format=None,
+        new_connection=link.new_connection,
+        connection_setup=link.setup,
+        arrival_delay=link.arrival_delay,
     )
+    if delayed_body is not None:
+        record.body_delays = delayed_body.delays
     emulator.record_arrival(record)
-    task = asyncio.current_task()
-    assert task is not None
-    in_flight.add(task)
     emulator.open_requests += 1
     emulator.peak_open_requests = max(
         emulator.peak_open_requests, emulator.open_requests
@@ -92,22 +119,33 @@ async def _handle(
                 record,
                 text_reply(413, "Request body too large."),
                 None,
+                link=link,
             )
         if site is None or endpoint is None:
             reply = azure_error(404, "Resource not found")
             if allowed_methods:
                 reply = text_reply(405, "Method not allowed.")
                 reply.headers["Allow"] = ", ".join(allowed_methods)
-            return await _send(request, emulator, record, reply, None)
-        context = Context(emulator, request, site, endpoint, record.body, record)
+            return await _send(request, emulator, record, reply, None, link=link)
+        context = Context(
+            emulator,
+            request,
+            site,
+            endpoint,
+            record.body,
+            record,
+            delayed_body.chunks() if delayed_body is not None else None,
+        )
         reply, fault = await _answer(context)
-        return await _send(request, emulator, record, reply, fault)
+        return await _send(request, emulator, record, reply, fault, link=link)
     except Exception:
         record.status = 500
         raise
     finally:
         emulator.open_requests -= 1
         in_flight.discard(task)
+        if delayed_body is not None:
+            delayed_body.close()
         # One line per request (INFO for the standalone emulator, DEBUG in
         # tests); headers, and so keys, are never logged.
         level = logging.INFO if log_requests else logging.DEBUG
@@ -195,6 +233,8 @@ async def _send(
     record: RecordedRequest,
     reply: Reply,
     fault: Fault | None,
+    *,
+    link: network.Link,
 ) -> web.StreamResponse:
     """Stream the reply, honouring the timing knobs and cut/stall faults."""
     record.status = reply.status
@@ -208,6 +248,11 @@ async def _send(
         response.content_length = len(reply.body)
     if reply.is_audio and emulator.first_byte_delay > 0:
         await asyncio.sleep(emulator.first_byte_delay)
+    if link.rtt > 0:
+        # The answer's way back: its first byte reaches the client RTT/2
+        # after the service sent it; the rest follows as it streams.
+        record.answer_delay = link.half
+        await asyncio.sleep(link.half)
     await response.prepare(request)
 
     cut_after = fault.cut_after if fault is not None else None

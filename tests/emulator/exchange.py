@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 import json
@@ -34,6 +35,9 @@ class Context:
     endpoint: Endpoint
     body: bytes
     record: RecordedRequest
+    # The body as the modelled service receives it, when the network model
+    # delays it (network.DelayedBody.chunks); else request.content is read.
+    body_chunks: AsyncIterator[bytes] | None = None
 
 
 def json_reply(status: int, payload: Any) -> Reply:

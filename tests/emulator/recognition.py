@@ -439,7 +439,8 @@ async def receive(context: Context) -> Upload:
 
     body = bytearray()
     try:
-        async for chunk in request.content.iter_any():
+        chunks = context.body_chunks or request.content.iter_any()
+        async for chunk in chunks:
             now = time.monotonic()
             if record.first_chunk_at is None:
                 record.first_chunk_at = now

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from .app import IN_FLIGHT, make_app
+from .network import StampedProtocol
 from .state import Emulator
 from .tls import server_ssl_context
 
@@ -57,6 +58,28 @@ class EmulatorResolver(AbstractResolver):
         """Nothing to release."""
 
 
+class StampedSite(web.TCPSite):
+    """A TCP site whose connections note when they opened (see network.py)."""
+
+    async def start(self) -> None:
+        """As `web.TCPSite.start`, with each connection's protocol stamped."""
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        # pylint: disable=protected-access - the site's own settings
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: StampedProtocol(server()),
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+        )
+        sockets = self._server.sockets
+        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+
+
 class EmulatorServer:
     """Serves an Emulator over HTTP and HTTPS on 127.0.0.1 (ports chosen freely).
 
@@ -100,10 +123,10 @@ class EmulatorServer:
         await runner.setup()
         self._runner = runner
         try:
-            self._http_site = web.TCPSite(runner, self._host, self._requested_http_port)
+            self._http_site = StampedSite(runner, self._host, self._requested_http_port)
             await self._http_site.start()
             if self._requested_https_port is not None:
-                self._https_site = web.TCPSite(
+                self._https_site = StampedSite(
                     runner,
                     self._host,
                     self._requested_https_port,
@@ -129,6 +152,18 @@ class EmulatorServer:
         # Let connection callbacks scheduled by the close run now, not in
         # some later test.
         await asyncio.sleep(0)
+
+    async def restart(self) -> None:
+        """Close every connection, then serve again on the same ports.
+
+        What an idle timeout does to a client's pooled connections, or an
+        outage that ends.
+        """
+        self._requested_http_port = self.http_port
+        if self._requested_https_port is not None:
+            self._requested_https_port = self.https_port
+        await self.stop()
+        await self.start()
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -155,6 +155,17 @@ class RecordedRequest:
     # the processing model (recognition_speed, recognition_latency) on
     # Emulator.clock. None when the recogniser did not run.
     recognition_wait: float | None = None
+    # The network model (Emulator.network_rtt; see network.py). Whether the
+    # request was the first on its connection, and the seconds the model
+    # charged it: TCP (+ TLS) set-up, set-up + RTT/2 before it reached the
+    # service, RTT/2 before its answer's first byte went out, and for a body
+    # read as it streams (speech to text) each chunk's and the end's delay
+    # past its real arrival. All 0 (lists empty) while network_rtt is 0.
+    new_connection: bool = False
+    connection_setup: float = 0.0
+    arrival_delay: float = 0.0
+    answer_delay: float = 0.0
+    body_delays: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -241,6 +252,15 @@ class Emulator:
         # processing (and of the body) to the answer.
         self.recognition_speed: float | None = None
         self.recognition_latency: float = 0.0
+        # --- network (assumption, see FIDELITY.md "Network" and network.py) ---
+        # Round-trip time in seconds between client and service (0: none).
+        # A new connection pays 1 RTT for TCP plus `tls_round_trips` for TLS
+        # on HTTPS (1: TLS 1.3; 2 models TLS 1.2); every request RTT/2 to
+        # arrive and RTT/2 before its answer's first byte.
+        self.network_rtt: float = 0.0
+        self.tls_round_trips: int = 1
+        # Connections that carried a request (since reset_requests()).
+        self.connections_opened: int = 0
 
     # --- hosts -----------------------------------------------------------
 
@@ -306,9 +326,10 @@ class Emulator:
         return [request for request in self.requests if request.kind == kind]
 
     def reset_requests(self) -> None:
-        """Forget recorded requests and restart the peak concurrency count."""
+        """Forget recorded requests, restart the peak and connection counts."""
         self.requests.clear()
         self.peak_open_requests = self.open_requests
+        self.connections_opened = 0
 
     def spoken_texts(self) -> list[str]:
         """Texts of the synthesis requests that produced audio, in order."""
