@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 import hashlib
+import time
 from typing import Any, override
 
 from homeassistant.components.tts import (
@@ -35,6 +36,7 @@ from .const import (
 )
 from .fallback import is_outage
 from .helpers import call_error
+from .speech.azure import AzureSpeechClient
 from .speech.azure_synthesizer import AzurePlan, AzureSynthesizer
 from .speech.convai import ConvaiClient
 from .speech.convai_synthesizer import ConvaiPlan, ConvaiSynthesizer
@@ -53,6 +55,8 @@ PARALLEL_UPDATES = 0
 # Set by the entity itself, to tell HA's cache when its profile changes.
 ATTR_PROFILE = "profile"
 
+# HA asks several times as one run starts; one connection is enough.
+PREPARE_INTERVAL = 1.0
 
 
 async def async_setup_entry(
@@ -101,6 +105,7 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
         self._entry = entry
         self._profile = profile.data
         self._synthesizer = synthesizer
+        self._prepared_at = -PREPARE_INTERVAL
         # A profile migrated from a version 1 entry has the entry's id: the
         # entity keeps the unique id and device it had then.
         self._attr_unique_id = profile.subentry_id
@@ -169,6 +174,28 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
             voices.remove(default)
             voices.insert(0, default)
         return [TtsVoice(voice.short_name, voice_label(voice)) for voice in voices]
+
+    @override
+    def async_supports_streaming_input(self) -> bool:
+        """Yes. HA asks as an Assist run or a fetch starts: open the way meanwhile.
+
+        The reply is spoken only once its writer has 60 characters, seconds
+        later; the connection (and a token, in token mode) is ready by then,
+        so the first request pays one round trip, not three.
+        """
+        client = self._entry.runtime_data.client
+        now = time.monotonic()
+        if (
+            isinstance(client, AzureSpeechClient)
+            and now - self._prepared_at > PREPARE_INTERVAL
+        ):
+            self._prepared_at = now
+            self._entry.async_create_background_task(
+                self.hass,
+                client.async_prepare_synthesis(),
+                f"{DOMAIN} prepare {self.entity_id}",
+            )
+        return True
 
     @override
     async def async_stream_tts_audio(

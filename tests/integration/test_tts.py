@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from custom_components.cloud_speech.const import (
     CONF_OUTPUT_FORMAT,
     CONF_VOICE,
 )
-from tests.emulator import Emulator, Fault
+from tests.emulator import Emulator, EmulatorServer, Fault
 from tests.emulator.audio import mp3_frame_count
 
 from . import tts_calls
@@ -448,3 +449,27 @@ async def test_language_chosen_with_a_multilingual_voice_is_the_default(
     request = emulator.requests_for("synthesis")[-1]
     assert request.voice == "en-US-JennyMultilingualNeural"
     assert '<lang xml:lang="de-DE">' in request.body.decode()
+
+
+async def test_an_assist_run_starting_opens_the_way_before_the_reply_is_written(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: Emulator,
+    emulator_server: EmulatorServer,
+) -> None:
+    """HA asks as the run starts; the reply comes once 60 characters are written."""
+    await emulator_server.restart()  # a quiet minute: no connection left open
+    emulator.reset_requests()
+    emulator.network_rtt = 0.02  # TCP + TLS: 40 ms on a new connection
+    entity = get_engine_instance(hass, AZURE_ENTITY_ID)
+    assert isinstance(entity, tts.TextToSpeechEntity)
+    assert entity.async_supports_streaming_input()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert emulator.requests == []  # a connection, no request
+    await asyncio.sleep(0.05)  # the agent is still writing
+
+    await tts_calls.stream(hass, text_stream("The front door is open."))
+
+    [request] = emulator.requests_for("synthesis")
+    assert request.connection_setup == 0.0
+    assert emulator.connections_opened == 1

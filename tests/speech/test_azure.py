@@ -10,6 +10,7 @@ import socket
 import traceback
 from typing import Any
 
+import aiohttp
 import pytest
 
 from custom_components.cloud_speech.speech import __version__
@@ -35,7 +36,11 @@ from custom_components.cloud_speech.speech.errors import (
     SpeechServiceError,
     SpeechTimeoutError,
 )
-from custom_components.cloud_speech.speech.http import RetryPolicy, Timeouts
+from custom_components.cloud_speech.speech.http import (
+    RetryPolicy,
+    Timeouts,
+    open_connection,
+)
 from custom_components.cloud_speech.speech.models import Gender, Voice
 from tests.emulator import TEST_KEY, Emulator, EmulatorServer, Fault
 from tests.speech.conftest import Sleeps
@@ -1240,3 +1245,51 @@ async def test_a_stream_broken_after_it_began_was_accepted(
         await speak(client)
 
     assert accepted == [SSML]
+
+
+# --- connections opened ahead (real networks) ---------------------------------
+
+
+async def test_a_connection_opened_ahead_carries_the_request_without_handshakes(
+    emulator: Emulator, make_client: Callable[..., AzureSpeechClient]
+) -> None:
+    emulator.network_rtt = 0.02  # TCP + TLS: 40 ms on a new connection
+    client = make_client()
+    await client.async_prepare_synthesis()
+    assert emulator.requests == []  # nothing sent: nothing billed or logged
+    await asyncio.sleep(0.05)  # the run's first sentence is still being written
+
+    await speak(client)
+
+    [request] = emulator.requests_for("synthesis")
+    assert request.new_connection
+    assert request.connection_setup == 0.0
+    assert emulator.connections_opened == 1
+
+
+async def test_without_a_connection_ahead_the_first_request_pays_the_handshakes(
+    emulator: Emulator, make_client: Callable[..., AzureSpeechClient]
+) -> None:
+    emulator.network_rtt = 0.02
+    await speak(make_client())
+    [request] = emulator.requests_for("synthesis")
+    assert request.connection_setup == pytest.approx(0.04)
+
+
+async def test_preparing_in_token_mode_fetches_the_token_ahead(
+    emulator: Emulator, make_client: Callable[..., AzureSpeechClient]
+) -> None:
+    client = make_client(auth_mode=AuthMode.TOKEN)
+    await client.async_prepare_synthesis()
+    assert [r.kind for r in emulator.requests] == ["token"]
+    await speak(client)
+    assert [r.kind for r in emulator.requests] == ["token", "synthesis"]
+
+
+async def test_preparing_never_fails_the_caller(
+    emulator_session: aiohttp.ClientSession,
+) -> None:
+    nowhere = azure_endpoints(AzureCloud.CUSTOM, endpoint="http://nowhere.invalid:5000")
+    client = AzureSpeechClient(emulator_session, nowhere, api_key=None)
+    await client.async_prepare_synthesis()  # the request will say what is wrong
+    assert not await open_connection(emulator_session, nowhere.synthesis_url)

@@ -319,3 +319,21 @@ def test_results_in_the_documented_shape(
 def test_results_in_another_shape_are_refused(data: object) -> None:
     with pytest.raises(SpeechResponseError):
         parse_recognition(data)
+
+
+async def test_the_upload_rides_a_connection_opened_as_listening_starts(
+    taught: Emulator, recognizer: Callable[..., AzureRecognizer]
+) -> None:
+    taught.network_rtt = 0.02  # TCP + TLS: 40 ms on a new connection
+
+    async def speaking() -> AsyncIterator[bytes]:
+        await asyncio.sleep(0.05)  # the first audio comes a moment after the call
+        async for frame in frames(SPEECH):
+            yield frame
+
+    result = await recognizer().async_recognize(speaking(), language="en-US")
+
+    assert result.text == SENTENCE
+    [request] = taught.requests_for("recognition")
+    assert request.connection_setup == 0.0
+    assert taught.connections_opened == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+import contextlib
 from contextlib import aclosing
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,7 +22,12 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 
 from . import __version__
-from .errors import InvalidRequestError, SpeechAuthenticationError, SpeechResponseError
+from .errors import (
+    InvalidRequestError,
+    SpeechAuthenticationError,
+    SpeechError,
+    SpeechResponseError,
+)
 from .http import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUTS,
@@ -33,6 +39,7 @@ from .http import (
     Timeouts,
     host_of,
     normalize_base_url,
+    open_connection,
     request_json,
     request_text,
     stream_audio,
@@ -326,6 +333,7 @@ class AzureSpeechClient:
         self._api_key = key
         self._auth_mode = auth_mode
         self._user_agent = user_agent
+        self._timeouts = timeouts
         self._options = RequestOptions(timeouts=timeouts, retry=retry, sleep=sleep)
         self._recognition_options = RequestOptions(
             timeouts=recognition_timeouts, retry=RECOGNITION_RETRY, sleep=sleep
@@ -356,6 +364,25 @@ class AzureSpeechClient:
 
         """
         return parse_voice_list(await self._with_token(self._get_voice_list))
+
+    async def async_prepare_synthesis(self) -> None:
+        """Get ready to speak soon: a connection open, and a token in token mode.
+
+        For a caller that knows a request is coming (an Assist reply being
+        written): the request then pays one round trip, not three. Nothing
+        billable is sent; failures are left for the request to report.
+        """
+        await self._prepare(self._endpoints.synthesis_url)
+
+    async def async_prepare_recognition(self) -> None:
+        """Get ready to listen: as `async_prepare_synthesis`, for speech to text."""
+        await self._prepare(self._endpoints.recognition_url)
+
+    async def _prepare(self, url: str) -> None:
+        await open_connection(self._session, url, timeouts=self._timeouts)
+        if self._auth_mode is AuthMode.TOKEN:
+            with contextlib.suppress(SpeechError):
+                await self._current_token()
 
     async def async_recognize(
         self, audio: BodyStream, *, content_type: str, query: Mapping[str, str]

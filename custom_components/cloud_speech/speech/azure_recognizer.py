@@ -9,7 +9,9 @@ chunk only), at most 60 seconds of it, and one final result comes back.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
+import contextlib
 from contextlib import aclosing
 from dataclasses import dataclass
 from enum import StrEnum
@@ -142,8 +144,17 @@ class AzureRecognizer:
         if self._profanity is not Profanity.MASKED:
             query["profanity"] = self._profanity.value
         audio = _LimitedPcm(pcm)
+        # The connection is set up while the first audio comes.
+        prepared = asyncio.create_task(self._client.async_prepare_recognition())
         async with aclosing(audio.chunks()) as chunks:
-            first = await anext(chunks, None)
+            try:
+                first = await anext(chunks, None)
+                if first is not None:
+                    await prepared
+            finally:
+                prepared.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await prepared
             if first is None:
                 # Nothing was said: no request the service would only time out.
                 return Recognition(RecognitionStatus.INITIAL_SILENCE_TIMEOUT, "", 0.0)

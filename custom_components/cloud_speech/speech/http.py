@@ -33,6 +33,7 @@ from typing import Final, NoReturn, Protocol, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from .errors import (
     InvalidRequestError,
@@ -836,6 +837,42 @@ async def upload_json(
     request = _Request(session, method, url, headers, body, **options)
     data, charset = await request.with_retries(lambda: _read_all(request, max_bytes))
     return _parse_json(data, charset, url)
+
+
+async def open_connection(
+    session: aiohttp.ClientSession, url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS
+) -> bool:
+    """Have a connection to `url`'s host open in `session`'s pool, sending nothing.
+
+    A new HTTPS connection costs a TCP and a TLS round trip before a request
+    can leave; opened while a reply is still being written (or while someone
+    speaks), the request that follows pays only its own round trip. No
+    request is sent, so nothing is billed or logged by the service. A
+    connection already pooled is taken and put back, which restarts its idle
+    time. Works with any session, Home Assistant's shared one included: the
+    connection lands in the pool under the key its requests use.
+
+    Returns:
+        Whether a connection is ready. Never raises: a host that cannot be
+        reached shows in the request itself.
+
+    """
+    connector = session.connector
+    if connector is None or session.closed:
+        return False
+    request = aiohttp.ClientRequest("GET", URL(url), loop=asyncio.get_running_loop())
+    try:
+        async with asyncio.timeout(timeouts.connect):
+            connection = await connector.connect(
+                request,
+                traces=[],
+                timeout=aiohttp.ClientTimeout(total=None, connect=timeouts.connect),
+            )
+    except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        _LOGGER.debug("No connection to %s opened ahead: %s", host_of(url), err)
+        return False
+    connection.release()
+    return True
 
 
 def normalize_base_url(url: str) -> tuple[str, str]:
