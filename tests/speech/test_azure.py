@@ -1293,3 +1293,20 @@ async def test_preparing_never_fails_the_caller(
     client = AzureSpeechClient(emulator_session, nowhere, api_key=None)
     await client.async_prepare_synthesis()  # the request will say what is wrong
     assert not await open_connection(emulator_session, nowhere.synthesis_url)
+
+
+async def test_the_key_path_spends_no_round_trip_it_need_not(
+    emulator: Emulator, make_client: Callable[..., AzureSpeechClient]
+) -> None:
+    """No token, no redirect, one connection (and one DNS lookup) for many requests."""
+    emulator.network_rtt = 0.01
+    client = make_client()
+    for _ in range(3):
+        await speak(client)
+    assert [request.kind for request in emulator.requests] == ["synthesis"] * 3
+    assert [request.new_connection for request in emulator.requests] == [
+        True,
+        False,
+        False,
+    ]
+    assert emulator.connections_opened == 1
