@@ -42,6 +42,7 @@ from custom_components.cloud_speech.speech.http import (
     stream_audio,
 )
 from tests.emulator import TEST_KEY, Emulator, Fault
+from tests.speech.conftest import RETRY, TIMEOUTS, Sleeps
 
 HOST = "chinaeast2.tts.speech.azure.cn"
 SYNTHESIS_URL = f"https://{HOST}/cognitiveservices/v1"
@@ -58,21 +59,6 @@ SYNTHESIS_HEADERS = {
     "User-Agent": "tests",
 }
 KEY_HEADERS = {"Ocp-Apim-Subscription-Key": TEST_KEY}
-TIMEOUTS = Timeouts(connect=2.0, first_byte=2.0, idle=2.0, total=5.0)
-RETRY = RetryPolicy(attempts=3, max_retry_after=2.0, backoff=0.01)
-
-
-class Sleeps(list[float]):
-    """Records the delays between retries, without waiting."""
-
-    async def __call__(self, delay: float) -> None:
-        self.append(delay)
-        await asyncio.sleep(0)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 def synthesis(
