@@ -44,6 +44,7 @@ from tests.emulator import Emulator, EmulatorServer, Fault
 
 from .conftest import AZURE_CHINA_DATA
 from .test_faults import ClientTuning, tuned_clients
+from .test_streaming_batches import FOURTH, SECOND, THIRD, synthesis_texts
 from .tts_calls import speak, stream, text_stream
 
 CLOUD = "tts.kitchen"
@@ -385,3 +386,16 @@ async def test_diagnostics_show_how_often_the_fallback_spoke(
     assert diagnostics["count"] == 1
     assert diagnostics["in_outage"] is True
     assert "Cannot reach" in diagnostics["last_error"]
+
+
+async def test_a_fallback_chosen_costs_the_cloud_no_extra_request(
+    hass: HomeAssistant,
+    with_fallback: MockConfigEntry,
+    local_voice: LocalVoice,
+    emulator: Emulator,
+) -> None:
+    """The text is read through a replay, and batched exactly as without one."""
+    sentences = ["Hello there.", SECOND, THIRD, FOURTH, "Have a lovely evening."]
+    await speak(hass, " ".join(sentences), engine=CLOUD)
+    assert synthesis_texts(emulator) == [sentences[0], " ".join(sentences[1:])]
+    assert local_voice.spoken == []

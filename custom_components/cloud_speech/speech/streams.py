@@ -38,8 +38,13 @@ class Replayable[T]:
         index = 0
         while True:
             while index >= len(self._pieces) and not self._done and not self._closed:
-                if self._pulling is None:
-                    self._pulling = asyncio.create_task(self._pull())
+                if self._pulling is None or self._pulling.done():
+                    # Eager: a piece (or the end) already there is taken now,
+                    # not a loop turn later, so a reader sees the end of a
+                    # whole message as soon as it would reading it directly.
+                    self._pulling = asyncio.create_task(
+                        self._pull(), eager_start=True
+                    )
                 await asyncio.shield(self._pulling)
             if index >= len(self._pieces):
                 if self._error is not None:
@@ -61,8 +66,6 @@ class Replayable[T]:
         except Exception as err:  # noqa: BLE001 - raised to the readers
             self._error = err
             self._done = True
-        finally:
-            self._pulling = None
 
     def close(self) -> None:
         """Stop pulling from the source, for good.
