@@ -89,11 +89,13 @@ class StampedProtocol(asyncio.Protocol):
     request pays only what is left of it.
     """
 
-    def __init__(self, protocol: asyncio.Protocol) -> None:
+    def __init__(self, protocol: asyncio.Protocol, emulator: Emulator) -> None:
         self._protocol = protocol
+        self._emulator = emulator
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         OPENED_AT[transport] = asyncio.get_running_loop().time()
+        self._emulator.connections_accepted += 1
         self._protocol.connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -61,6 +61,13 @@ class EmulatorResolver(AbstractResolver):
 class StampedSite(web.TCPSite):
     """A TCP site whose connections note when they opened (see network.py)."""
 
+    def __init__(
+        self, runner: web.AppRunner, emulator: Emulator, **kwargs: Any
+    ) -> None:
+        """Count and stamp the connections `emulator`'s sites accept."""
+        super().__init__(runner, **kwargs)
+        self._emulator = emulator
+
     async def start(self) -> None:
         """As `web.TCPSite.start`, with each connection's protocol stamped."""
         await web.BaseSite.start(self)
@@ -68,7 +75,7 @@ class StampedSite(web.TCPSite):
         assert server is not None
         # pylint: disable=protected-access - the site's own settings
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: StampedProtocol(server()),
+            lambda: StampedProtocol(server(), self._emulator),
             self._host,
             self._port,
             ssl=self._ssl_context,
@@ -123,13 +130,16 @@ class EmulatorServer:
         await runner.setup()
         self._runner = runner
         try:
-            self._http_site = StampedSite(runner, self._host, self._requested_http_port)
+            self._http_site = StampedSite(
+                runner, self.emulator, host=self._host, port=self._requested_http_port
+            )
             await self._http_site.start()
             if self._requested_https_port is not None:
                 self._https_site = StampedSite(
                     runner,
-                    self._host,
-                    self._requested_https_port,
+                    self.emulator,
+                    host=self._host,
+                    port=self._requested_https_port,
                     ssl_context=server_ssl_context(),
                 )
                 await self._https_site.start()

@@ -261,6 +261,9 @@ class Emulator:
         self.tls_round_trips: int = 1
         # Connections that carried a request (since reset_requests()).
         self.connections_opened: int = 0
+        # Connections the sites accepted, whether or not a request followed
+        # (a client may open one ahead); since reset_requests().
+        self.connections_accepted: int = 0
 
     # --- hosts -----------------------------------------------------------
 
@@ -330,6 +333,7 @@ class Emulator:
         self.requests.clear()
         self.peak_open_requests = self.open_requests
         self.connections_opened = 0
+        self.connections_accepted = 0
 
     def spoken_texts(self) -> list[str]:
         """Texts of the synthesis requests that produced audio, in order."""

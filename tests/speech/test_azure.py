@@ -1310,3 +1310,18 @@ async def test_the_key_path_spends_no_round_trip_it_need_not(
         False,
     ]
     assert emulator.connections_opened == 1
+
+
+async def test_a_request_right_after_preparing_rides_the_same_connection(
+    emulator: Emulator, make_client: Callable[..., AzureSpeechClient]
+) -> None:
+    """A player fetching just after tts_get_url: one connection, not two."""
+    client = make_client()
+    preparing = asyncio.create_task(client.async_prepare_synthesis())
+    await asyncio.sleep(0)  # started, not finished
+
+    await speak(client)
+    await preparing
+
+    assert emulator.connections_accepted == 1
+    assert emulator.connections_opened == 1

@@ -335,6 +335,8 @@ class AzureSpeechClient:
         self._user_agent = user_agent
         self._timeouts = timeouts
         self._options = RequestOptions(timeouts=timeouts, retry=retry, sleep=sleep)
+        # Preparations in flight, by URL (see `_prepared`).
+        self._preparing: dict[str, asyncio.Future[None]] = {}
         self._recognition_options = RequestOptions(
             timeouts=recognition_timeouts, retry=RECOGNITION_RETRY, sleep=sleep
         )
@@ -379,10 +381,27 @@ class AzureSpeechClient:
         await self._prepare(self._endpoints.recognition_url)
 
     async def _prepare(self, url: str) -> None:
-        await open_connection(self._session, url, timeouts=self._timeouts)
-        if self._auth_mode is AuthMode.TOKEN:
-            with contextlib.suppress(SpeechError):
-                await self._current_token()
+        if url in self._preparing:
+            return
+        self._preparing[url] = done = asyncio.get_running_loop().create_future()
+        try:
+            await open_connection(self._session, url, timeouts=self._timeouts)
+            if self._auth_mode is AuthMode.TOKEN:
+                with contextlib.suppress(SpeechError):
+                    await self._current_token()
+        finally:
+            del self._preparing[url]
+            done.set_result(None)
+
+    async def _prepared(self, url: str) -> None:
+        """Wait for a preparation in flight, so the request rides its connection.
+
+        A player fetching right after asking (a tts_get_url) would otherwise
+        open a second connection beside it, paying the handshakes twice.
+        Bounded: the preparation gives up after the connect timeout.
+        """
+        if (done := self._preparing.get(url)) is not None:
+            await asyncio.shield(done)
 
     async def async_recognize(
         self, audio: BodyStream, *, content_type: str, query: Mapping[str, str]
@@ -465,6 +484,7 @@ class AzureSpeechClient:
             "Content-Type": "application/ssml+xml",
             "X-Microsoft-OutputFormat": output_format,
         }
+        await self._prepared(self._endpoints.synthesis_url)
         token = await self._current_token()
         renewed = False
         while True:
