@@ -42,9 +42,7 @@ class Replayable[T]:
                     # Eager: a piece (or the end) already there is taken now,
                     # not a loop turn later, so a reader sees the end of a
                     # whole message as soon as it would reading it directly.
-                    self._pulling = asyncio.create_task(
-                        self._pull(), eager_start=True
-                    )
+                    self._pulling = asyncio.create_task(self._pull(), eager_start=True)
                 await asyncio.shield(self._pulling)
             if index >= len(self._pieces):
                 if self._error is not None:
