@@ -10,6 +10,7 @@ go to the same emulator, with the Host header of the real Azure host.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 import json
@@ -18,6 +19,7 @@ from pathlib import Path
 import socket
 import subprocess
 import sys
+import time
 from typing import Any
 from unittest.mock import patch
 from urllib.parse import urlsplit, urlunsplit
@@ -135,6 +137,14 @@ class EmulatorProcess:
         async with session.post(f"{self.control_url}/pace", json=body) as response:
             await response.read()
 
+    async def network(
+        self, session: aiohttp.ClientSession, rtt: float, tls_round_trips: int = 1
+    ) -> None:
+        """Model a network of round-trip time `rtt` s (0: off); TLS 1.3 by default."""
+        body = {"network_rtt": rtt, "tls_round_trips": tls_round_trips}
+        async with session.post(f"{self.control_url}/pace", json=body) as response:
+            await response.read()
+
     async def remember(
         self, session: aiohttp.ClientSession, pcm: bytes, text: str
     ) -> None:
@@ -241,6 +251,34 @@ class Bench:
     async def remember(self, pcm: bytes, text: str) -> None:
         await self.emulator.remember(self.control, pcm, text)
 
+    async def network(self, rtt: float, tls_round_trips: int = 1) -> None:
+        """Set the emulator's network model (tests/emulator/network.py)."""
+        await self.emulator.network(self.control, rtt, tls_round_trips)
+
+    def close_idle_connections(self) -> int:
+        """Close the idle pooled connections of HA's session, as 15 s idle would.
+
+        Home Assistant's shared session (aiohttp's TCPConnector, default
+        `keepalive_timeout` 15 s) closes a pooled connection once it has been
+        idle that long; its next request opens a new one. aiohttp has no
+        public call for that, so this runs the connector's own idle clean-up
+        (`_cleanup`, what its timer runs) after marking every pooled
+        connection as last used `keepalive_timeout` + 1 s ago. Connections
+        in use are not touched. Returns how many were closed.
+        """
+        connector = self.session.connector
+        assert isinstance(connector, aiohttp.TCPConnector)
+        timeout = connector._keepalive_timeout  # noqa: SLF001
+        assert timeout is not None
+        pooled = connector._conns  # noqa: SLF001
+        long_ago = time.monotonic() - timeout - 1.0
+        count = 0
+        for key, entries in pooled.items():
+            pooled[key] = deque((protocol, long_ago) for protocol, _ in entries)
+            count += len(entries)
+        connector._cleanup()  # noqa: SLF001
+        return count
+
 
 @pytest.fixture(autouse=True)
 async def enable_event_loop_debug() -> None:
@@ -331,7 +369,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     A partial run (-k ...) prints its tables instead, so that RESULTS.md always
     holds figures measured together; except `-k conversions` (both versions),
     which rewrites the conversion sections and their targets only, and
-    `-k speech_to_text`, which rewrites its own section and targets only.
+    `-k speech_to_text` and `-k real_networks`, which rewrite their own
+    section and targets only.
     """
     if not report.SECTIONS:
         return
@@ -348,6 +387,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         # section carries its own run conditions: it may replace its own part.
         path = report.write_speech_to_text(PROJECT_DIR / "benchmarks" / "RESULTS.md")
         print(f"\nSpeech to text section written to {path.relative_to(PROJECT_DIR)}")
+    elif set(report.SECTIONS) == {report.REAL_NETWORKS}:
+        # Like speech to text: figures measured together, with their own run
+        # conditions, replace their own part.
+        path = report.write_real_networks(PROJECT_DIR / "benchmarks" / "RESULTS.md")
+        print(f"\nReal networks section written to {path.relative_to(PROJECT_DIR)}")
     else:
         print("\n" + "\n".join(report.generated()))
         print("\nPartial run: benchmarks/RESULTS.md left as it was.")

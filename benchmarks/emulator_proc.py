@@ -8,14 +8,21 @@ apart from the benchmark keeps its CPU out of the Home Assistant process, so
 time.process_time() there measures Home Assistant and the integration only.
 
 Control API (plain HTTP on the control port):
-    GET  /stats  peak and open requests, request counts, this process's CPU
-                 seconds, and the server-side timings recorded since the last
-                 call (which clears them)
-    POST /reset  forget recorded requests and timings, restart the peak count
+    GET  /stats  peak and open requests, request counts, connections opened
+                 (`connections_opened`) and requests that opened one per kind
+                 (`new_connections`), this process's CPU seconds, and the
+                 server-side timings recorded since the last call (which
+                 clears them)
+    POST /reset  forget recorded requests and timings, restart the peak and
+                 connection counts
     POST /pace   set `first_byte_delay` and `bytes_per_second` (JSON body):
                  the service speed the streaming batches are measured at;
                  `recognition_speed` and `recognition_latency`, when given,
-                 set speech to text's processing model
+                 set speech to text's processing model; `network_rtt`
+                 (seconds, 0 = off) and `tls_round_trips` (1 = TLS 1.3,
+                 2 = TLS 1.2), when given, set the network model
+                 (tests/emulator/network.py). Each key may be left out to
+                 keep its value, e.g. {"network_rtt": 0.2} alone
     POST /remember?text=...  teach the recogniser: the body is 16 kHz mono
                  16-bit PCM (`Emulator.remember_speech`)
 
@@ -23,7 +30,16 @@ The emulator's own first-byte time of a request is measured here, from the
 moment its headers have been parsed (middleware entry) to the moment the
 response headers go out (on_response_prepare), which the first audio chunk
 follows without waiting. It covers the SSML check, synthesis and the
-configured first-byte delay.
+configured first-byte delay, and with `network_rtt` the modelled network:
+a new connection's set-up and the request's way there (set-up + RTT/2)
+before the handler, the answer's way back (RTT/2) before the headers.
+
+Connections opened ahead (the emulator's network model, not this file,
+decides what they cost: tests/emulator/network.py). `/stats` adds
+`connections_accepted`, TCP connections the emulated hosts accepted (those
+that never carried a request included: a client opening one ahead), and
+`set_up_ahead`, requests that were the first on their connection and owed
+no set-up (with `network_rtt` > 0: the connection had been opened ahead).
 """
 
 from __future__ import annotations
@@ -38,7 +54,7 @@ import sys
 import time
 from typing import Any
 
-from aiohttp import web
+from aiohttp import web, web_protocol
 
 from tests.emulator import Emulator, EmulatorServer
 import tests.emulator.server as emulator_server_module
@@ -92,7 +108,33 @@ def _install_timings(timings: Timings) -> None:
     emulator_server_module.make_app = make_app
 
 
-def _control_app(emulator: Emulator, timings: Timings) -> web.Application:
+class ConnectionCount:
+    """TCP connections accepted by the emulated sites (not the control site)."""
+
+    def __init__(self) -> None:
+        #: Local ports of the emulated sites.
+        self.ports: set[int] = set()
+        self.accepted = 0
+
+
+def _install_connection_count(count: ConnectionCount) -> None:
+    """Count connections as they are accepted, whether or not a request follows."""
+    original_made = web_protocol.RequestHandler.connection_made
+
+    def connection_made(
+        self: web_protocol.RequestHandler, transport: asyncio.BaseTransport
+    ) -> None:
+        original_made(self, transport)
+        sockname = transport.get_extra_info("sockname")
+        if sockname and sockname[1] in count.ports:
+            count.accepted += 1
+
+    web_protocol.RequestHandler.connection_made = connection_made  # type: ignore[method-assign]
+
+
+def _control_app(
+    emulator: Emulator, timings: Timings, count: ConnectionCount
+) -> web.Application:
     async def stats(_request: web.Request) -> web.Response:
         records, timings.records = timings.records, []
         synthesis = emulator.requests_for("synthesis")
@@ -101,6 +143,20 @@ def _control_app(emulator: Emulator, timings: Timings) -> web.Application:
                 "peak_open_requests": emulator.peak_open_requests,
                 "open_requests": emulator.open_requests,
                 "requests": Counter(request.kind for request in emulator.requests),
+                "connections_opened": emulator.connections_opened,
+                "connections_accepted": count.accepted,
+                "set_up_ahead": sum(
+                    1
+                    for request in emulator.requests
+                    if emulator.network_rtt > 0
+                    and request.new_connection
+                    and request.connection_setup == 0
+                ),
+                "new_connections": Counter(
+                    request.kind
+                    for request in emulator.requests
+                    if request.new_connection
+                ),
                 "statuses": Counter(
                     str(request.status) for request in emulator.requests
                 ),
@@ -127,17 +183,24 @@ def _control_app(emulator: Emulator, timings: Timings) -> web.Application:
     async def reset(_request: web.Request) -> web.Response:
         emulator.reset_requests()
         timings.records = []
+        count.accepted = 0
         return web.json_response({"ok": True})
 
     async def pace(request: web.Request) -> web.Response:
         body = await request.json()
-        emulator.first_byte_delay = float(body["first_byte_delay"])
-        emulator.bytes_per_second = float(body["bytes_per_second"])
+        if "first_byte_delay" in body:
+            emulator.first_byte_delay = float(body["first_byte_delay"])
+        if "bytes_per_second" in body:
+            emulator.bytes_per_second = float(body["bytes_per_second"])
         if "recognition_speed" in body:
             speed = body["recognition_speed"]
             emulator.recognition_speed = None if speed is None else float(speed)
         if "recognition_latency" in body:
             emulator.recognition_latency = float(body["recognition_latency"])
+        if "network_rtt" in body:
+            emulator.network_rtt = float(body["network_rtt"] or 0.0)
+        if "tls_round_trips" in body:
+            emulator.tls_round_trips = int(body["tls_round_trips"])
         return web.json_response({"ok": True})
 
     async def remember(request: web.Request) -> web.Response:
@@ -160,12 +223,15 @@ async def _serve(arguments: argparse.Namespace) -> None:
     emulator.ms_per_character = arguments.ms_per_character
     timings = Timings()
     _install_timings(timings)
+    count = ConnectionCount()
+    _install_connection_count(count)
     control = web.AppRunner(
-        _control_app(emulator, timings), handle_signals=False, access_log=None
+        _control_app(emulator, timings, count), handle_signals=False, access_log=None
     )
     await control.setup()
     control_site = web.TCPSite(control, "127.0.0.1", 0)
     async with EmulatorServer(emulator) as server:
+        count.ports.update((server.http_port, server.https_port))
         await control_site.start()
         print(
             json.dumps(

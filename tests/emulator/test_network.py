@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 import pytest
 
-from benchmarks.emulator_proc import Timings, _control_app
+from benchmarks.emulator_proc import ConnectionCount, Timings, _control_app
 from tests.emulator import TEST_KEY, Emulator, EmulatorServer
 from tests.emulator.__main__ import _parse_arguments
 from tests.emulator.audio import pcm16_tone, wav_container
@@ -322,7 +322,9 @@ async def test_the_benchmark_control_api_sets_the_round_trip_time(
     socket_enabled: None,
 ) -> None:
     emulator = Emulator()
-    client = TestClient(TestServer(_control_app(emulator, Timings())))
+    client = TestClient(
+        TestServer(_control_app(emulator, Timings(), ConnectionCount()))
+    )
     await client.start_server()
     try:
         # Only the network keys: the service's pace stays as it was.
