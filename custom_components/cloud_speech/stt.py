@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable
 import logging
-from typing import override
+from typing import Final, override
 
 from homeassistant.components.stt import (
     AudioBitRates,
@@ -22,7 +22,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import CloudSpeechConfigEntry
 from .helpers import account_device, call_error, client_host
-from .speech.azure_recognizer import AzureRecognizer
+from .speech.azure_recognizer import AzureRecognizer, RecognitionAudio
 from .speech.errors import SpeechAuthenticationError, SpeechError
 from .speech.recognition_languages import RECOGNITION_LOCALES
 
@@ -30,6 +30,12 @@ _LOGGER = logging.getLogger(__name__)
 
 # Recognition runs in the service; HA need not serialize calls to it.
 PARALLEL_UPDATES = 0
+
+# The pairs the REST API for short audio takes.
+AUDIO_KINDS: Final = {
+    (AudioFormats.WAV, AudioCodecs.PCM): RecognitionAudio.PCM,
+    (AudioFormats.OGG, AudioCodecs.OPUS): RecognitionAudio.OGG_OPUS,
+}
 
 
 async def async_setup_entry(
@@ -66,14 +72,14 @@ class CloudSpeechSttEntity(SpeechToTextEntity):
     @property
     @override
     def supported_formats(self) -> list[AudioFormats]:
-        """Raw PCM, which the recognizer frames as the WAV the API takes."""
-        return [AudioFormats.WAV]
+        """WAV (raw PCM, framed by the recognizer) and Ogg, as the API takes."""
+        return [AudioFormats.WAV, AudioFormats.OGG]
 
     @property
     @override
     def supported_codecs(self) -> list[AudioCodecs]:
-        """PCM: "WAV | PCM | 256 kbps | 16 kHz, mono"."""
-        return [AudioCodecs.PCM]
+        """PCM in WAV, Opus in Ogg: the API's two input formats."""
+        return [AudioCodecs.PCM, AudioCodecs.OPUS]
 
     @property
     @override
@@ -105,9 +111,18 @@ class CloudSpeechSttEntity(SpeechToTextEntity):
         speech-to-text entities do: Assist would log an exception with its
         traceback.
         """
+        kind = AUDIO_KINDS.get((metadata.format, metadata.codec))
+        if kind is None:
+            # check_metadata takes format and codec one at a time.
+            _LOGGER.error(
+                "Speech to text takes WAV with PCM or Ogg with Opus, not %s with %s",
+                metadata.format,
+                metadata.codec,
+            )
+            return SpeechResult(None, SpeechResultState.ERROR)
         try:
             recognition = await self._recognizer.async_recognize(
-                stream, language=metadata.language
+                stream, language=metadata.language, kind=kind
             )
         except SpeechError as err:
             if isinstance(err, SpeechAuthenticationError):

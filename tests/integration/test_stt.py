@@ -34,7 +34,13 @@ from custom_components.cloud_speech.const import (
 from custom_components.cloud_speech.helpers import unique_id_for
 from custom_components.cloud_speech.speech.http import Timeouts
 from tests.emulator import CONVAI_TEST_KEY, TEST_KEY, Emulator, Fault
-from tests.speech.test_azure_recognizer import SENTENCE, SPEECH, noise, silence
+from tests.speech.test_azure_recognizer import (
+    SENTENCE,
+    SPEECH,
+    noise,
+    ogg_opus,
+    silence,
+)
 
 STT_ENTITY_ID = "stt.azure_speech_chinaeast2_speech_to_text"
 FRAME = 640
@@ -257,3 +263,29 @@ async def test_convai_accounts_have_no_speech_to_text(
     ]
     assert schema is not None
     assert CONF_PROFANITY not in schema.schema
+
+
+async def test_ogg_opus_comes_back_as_text_too(
+    hass: HomeAssistant, init_integration: MockConfigEntry, taught: Emulator
+) -> None:
+    entity = async_get_speech_to_text_entity(hass, STT_ENTITY_ID)
+    assert entity is not None
+    ogg = metadata()
+    ogg.format, ogg.codec = AudioFormats.OGG, AudioCodecs.OPUS
+    assert entity.check_metadata(ogg)
+    result = await entity.internal_async_process_audio_stream(
+        ogg, frames(ogg_opus(SPEECH + silence(0.3)))
+    )
+    assert (result.result, result.text) == (SpeechResultState.SUCCESS, SENTENCE)
+
+
+async def test_a_format_and_codec_the_api_does_not_pair_are_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry, taught: Emulator
+) -> None:
+    entity = async_get_speech_to_text_entity(hass, STT_ENTITY_ID)
+    assert entity is not None
+    odd = metadata()
+    odd.codec = AudioCodecs.OPUS  # Opus in WAV
+    result = await entity.internal_async_process_audio_stream(odd, frames(SPEECH))
+    assert result.result is SpeechResultState.ERROR
+    assert taught.requests_for("recognition") == []

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 import math
 import random
+import shutil
 import struct
+import subprocess
 from typing import Any
 
 import pytest
@@ -15,9 +17,11 @@ from custom_components.cloud_speech.speech.azure import AzureSpeechClient
 from custom_components.cloud_speech.speech.azure_recognizer import (
     BYTES_PER_SECOND,
     MAX_AUDIO_SECONDS,
+    OGG_OPUS_CONTENT_TYPE,
     PCM_CONTENT_TYPE,
     AzureRecognizer,
     Profanity,
+    RecognitionAudio,
     RecognitionStatus,
     parse_recognition,
     recognition_language,
@@ -337,3 +341,64 @@ async def test_the_upload_rides_a_connection_opened_as_listening_starts(
     [request] = taught.requests_for("recognition")
     assert request.connection_setup == 0.0
     assert taught.connections_opened == 1
+
+
+def ogg_opus(pcm: bytes) -> bytes:
+    """16 kHz mono PCM as Ogg Opus, as a browser or an app might send it."""
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg is not None
+    return subprocess.run(  # noqa: S603 - a fixed command line
+        [
+            ffmpeg,
+            *("-hide_banner", "-loglevel", "error"),
+            *("-f", "s16le", "-ar", "16000", "-ac", "1", "-i", "pipe:0"),
+            *("-c:a", "libopus", "-f", "ogg", "pipe:1"),
+        ],
+        input=pcm,
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+async def pieces(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def test_ogg_opus_is_uploaded_as_it_is_and_recognised(
+    taught: Emulator, recognizer: Callable[..., AzureRecognizer]
+) -> None:
+    ogg = ogg_opus(silence(0.2) + SPEECH + silence(0.3))
+    result = await recognizer().async_recognize(
+        pieces(ogg), language="en-US", kind=RecognitionAudio.OGG_OPUS
+    )
+    assert result.text == SENTENCE
+    assert result.audio_seconds == pytest.approx(1.5, abs=0.05)
+    [request] = taught.requests_for("recognition")
+    assert request.content_type == OGG_OPUS_CONTENT_TYPE
+    assert request.body == ogg
+
+
+async def test_ogg_past_sixty_seconds_is_cut_at_a_page(
+    taught: Emulator, recognizer: Callable[..., AzureRecognizer]
+) -> None:
+    ogg = ogg_opus(SPEECH + silence(MAX_AUDIO_SECONDS + 1.0))
+    result = await recognizer().async_recognize(
+        pieces(ogg, 4096), language="en-US", kind=RecognitionAudio.OGG_OPUS
+    )
+    assert result.text == SENTENCE
+    assert MAX_AUDIO_SECONDS - 1 < result.audio_seconds <= MAX_AUDIO_SECONDS
+    [request] = taught.requests_for("recognition")
+    assert ogg.startswith(request.body)
+    assert len(request.body) < len(ogg)
+
+
+async def test_a_stream_that_is_not_ogg_is_refused_before_any_request(
+    taught: Emulator, recognizer: Callable[..., AzureRecognizer]
+) -> None:
+    with pytest.raises(InvalidRequestError) as err:
+        await recognizer().async_recognize(
+            frames(SPEECH), language="en-US", kind=RecognitionAudio.OGG_OPUS
+        )
+    assert err.value.field == "audio"
+    assert taught.requests == []

@@ -15,7 +15,7 @@ import contextlib
 from contextlib import aclosing
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, Protocol
 
 from .azure import AzureSpeechClient
 from .errors import (
@@ -32,10 +32,15 @@ from .voices import text_of
 #: "Requests that use the REST API for short audio and transmit audio
 #: directly can contain no more than 60 seconds of audio."
 MAX_AUDIO_SECONDS: Final = 60
-#: The one PCM format the API takes: "WAV | PCM | 256 kbps | 16 kHz, mono".
+#: The API takes "WAV | PCM | 256 kbps | 16 kHz, mono" and
+#: "OGG | OPUS | 256 kbps | 16 kHz, mono".
 SAMPLE_RATE: Final = 16_000
 BYTES_PER_SECOND: Final = SAMPLE_RATE * 2
 PCM_CONTENT_TYPE: Final = f"audio/wav; codecs=audio/pcm; samplerate={SAMPLE_RATE}"
+OGG_OPUS_CONTENT_TYPE: Final = "audio/ogg; codecs=opus"
+#: Ogg Opus granule positions count 48 kHz samples, whatever the input rate
+#: (RFC 7845, section 4).
+OPUS_GRANULES_PER_SECOND: Final = 48_000
 #: "Only the first chunk should contain the audio file's header"; its length
 #: is not known yet. Microsoft's chunked-upload sample
 #: (Azure-Samples/Cognitive-Speech-TTS, PronunciationAssessment) sends a
@@ -43,6 +48,13 @@ PCM_CONTENT_TYPE: Final = f"audio/wav; codecs=audio/pcm; samplerate={SAMPLE_RATE
 STREAMED_WAV_HEADER: Final = wav_header(SAMPLE_RATE, data_size=0)
 
 _LOCALES: Final = {locale.casefold(): locale for locale in RECOGNITION_LOCALES}
+
+
+class RecognitionAudio(StrEnum):
+    """What the audio handed to `AzureRecognizer` is."""
+
+    PCM = "pcm"  # raw 16 kHz 16-bit mono samples, no header (HA's pipelines)
+    OGG_OPUS = "ogg_opus"  # an Ogg Opus stream, 16 kHz mono
 
 
 class Profanity(StrEnum):
@@ -122,18 +134,23 @@ class AzureRecognizer:
         self._on_recognized = on_recognized
 
     async def async_recognize(
-        self, pcm: AsyncIterable[bytes], *, language: str
+        self,
+        audio: AsyncIterable[bytes],
+        *,
+        language: str,
+        kind: RecognitionAudio = RecognitionAudio.PCM,
     ) -> Recognition:
-        """Recognise 16 kHz, 16-bit mono PCM, uploaded while it still arrives.
+        """Recognise 16 kHz mono speech, uploaded while it still arrives.
 
         The upload starts with the first chunk; the answer comes right after
-        `pcm` ends (raw samples, no header: as Home Assistant streams them).
-        Audio past `MAX_AUDIO_SECONDS` is not sent: the text of what was
-        sent is returned.
+        `audio` ends. PCM is raw samples, as Home Assistant streams them (the
+        WAV header is added here); Ogg Opus goes as it is. Audio past
+        `MAX_AUDIO_SECONDS` is not sent: the text of what was sent is
+        returned.
 
         Raises:
             InvalidRequestError: `field` is ``"recognition_language"``
-                (before any request).
+                (before any request), or ``"audio"`` (not an Ogg stream).
             NotOfferedError: The endpoint has no speech to text (a container).
             SpeechError: The service could not be reached or refused the
                 request (see `AzureSpeechClient.async_recognize`), or answered
@@ -143,10 +160,12 @@ class AzureRecognizer:
         query = {"language": recognition_language(language), "format": "simple"}
         if self._profanity is not Profanity.MASKED:
             query["profanity"] = self._profanity.value
-        audio = _LimitedPcm(pcm)
+        limited: _LimitedAudio = (
+            _LimitedPcm(audio) if kind is RecognitionAudio.PCM else _LimitedOgg(audio)
+        )
         # The connection is set up while the first audio comes.
         prepared = asyncio.create_task(self._client.async_prepare_recognition())
-        async with aclosing(audio.chunks()) as chunks:
+        async with aclosing(limited.chunks()) as chunks:
             try:
                 first = await anext(chunks, None)
                 if first is not None:
@@ -161,7 +180,7 @@ class AzureRecognizer:
             body = Replayable(prepend(first, chunks))
             try:
                 data = await self._client.async_recognize(
-                    body, content_type=PCM_CONTENT_TYPE, query=query
+                    body, content_type=limited.content_type, query=query
                 )
             except SpeechServiceError as err:
                 if err.status != 404:
@@ -176,8 +195,8 @@ class AzureRecognizer:
                 body.close()
         status, text = parse_recognition(data)
         if self._on_recognized is not None:
-            self._on_recognized(audio.seconds)
-        return Recognition(status, text, audio.seconds)
+            self._on_recognized(limited.seconds)
+        return Recognition(status, text, limited.seconds)
 
 
 def parse_recognition(data: object) -> tuple[str, str]:
@@ -204,8 +223,23 @@ def parse_recognition(data: object) -> tuple[str, str]:
     return status, text_of(data.get("DisplayText")) or ""
 
 
+class _LimitedAudio(Protocol):
+    """An upload as the service takes it, cut at its 60 seconds."""
+
+    content_type: str
+
+    @property
+    def seconds(self) -> float:
+        """Audio taken so far, in seconds."""
+
+    def chunks(self) -> AsyncGenerator[bytes]:
+        """The upload's bytes, up to the limit."""
+
+
 class _LimitedPcm:
     """A PCM stream framed as a WAV upload, cut at the service's 60 seconds."""
+
+    content_type = PCM_CONTENT_TYPE
 
     def __init__(self, pcm: AsyncIterable[bytes]) -> None:
         self._pcm = pcm
@@ -228,3 +262,65 @@ class _LimitedPcm:
             header = b""
             if self._samples_bytes >= budget:
                 return
+
+
+class _LimitedOgg:
+    """An Ogg Opus stream sent page by page, up to the service's 60 seconds.
+
+    A page's granule position is the audio at its end (48 kHz samples), so
+    whole pages are sent while it stays within the limit.
+    """
+
+    content_type = OGG_OPUS_CONTENT_TYPE
+
+    def __init__(self, ogg: AsyncIterable[bytes]) -> None:
+        self._ogg = ogg
+        self._granule = 0
+
+    @property
+    def seconds(self) -> float:
+        """Audio taken so far, in seconds."""
+        return self._granule / OPUS_GRANULES_PER_SECOND
+
+    async def chunks(self) -> AsyncGenerator[bytes]:
+        """Whole pages, as soon as each has arrived."""
+        limit = MAX_AUDIO_SECONDS * OPUS_GRANULES_PER_SECOND
+        pending = bytearray()
+        async for received in self._ogg:
+            pending += received
+            pages = bytearray()
+            while (size := _ogg_page_size(pending)) is not None:
+                granule = int.from_bytes(pending[6:14], "little", signed=True)
+                if granule > limit:
+                    if pages:
+                        yield bytes(pages)
+                    return
+                if granule >= 0:  # -1: no packet ends on this page
+                    self._granule = granule
+                pages += pending[:size]
+                del pending[:size]
+            if pages:
+                yield bytes(pages)
+
+
+def _ogg_page_size(data: bytearray) -> int | None:
+    """The size of the Ogg page `data` starts with; None until it has all arrived.
+
+    Raises:
+        InvalidRequestError: `field` is ``"audio"``: not an Ogg page.
+
+    """
+    if len(data) < _OGG_HEADER_SIZE:
+        return None
+    if data[:4] != b"OggS":
+        raise InvalidRequestError("The audio is not an Ogg stream", field="audio")
+    header_size = _OGG_HEADER_SIZE + data[26]
+    if len(data) < header_size:
+        return None
+    size = header_size + sum(data[_OGG_HEADER_SIZE:header_size])
+    return size if len(data) >= size else None
+
+
+# "OggS", version, type, granule (8), serial (4), sequence (4), CRC (4),
+# segment count: RFC 3533, section 6.
+_OGG_HEADER_SIZE: Final = 27
