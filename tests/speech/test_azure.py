@@ -1325,3 +1325,30 @@ async def test_a_request_right_after_preparing_rides_the_same_connection(
 
     assert emulator.connections_accepted == 1
     assert emulator.connections_opened == 1
+
+
+async def test_a_first_audio_budget_covers_a_hung_token_endpoint_too(
+    emulator: Emulator, make_client: Callable[..., AzureSpeechClient]
+) -> None:
+    """An announcement with somewhere else to go is not held by the token."""
+    emulator.faults.append(Fault("token", hang=True, times=5))
+    client = make_client(
+        auth_mode=AuthMode.TOKEN,
+        retry=RetryPolicy(first_audio_budget=0.3, backoff=0.01),
+    )
+    with pytest.raises(SpeechTimeoutError, match=r"no audio within 0\.3 s"):
+        await speak(client)
+    assert emulator.requests_for("synthesis") == []
+
+
+async def test_what_the_token_takes_comes_off_the_synthesis_budget(
+    emulator: Emulator, make_client: Callable[..., AzureSpeechClient]
+) -> None:
+    emulator.faults.append(Fault("token", delay=0.2))
+    emulator.faults.append(Fault("synthesis", delay=0.2))
+    client = make_client(
+        auth_mode=AuthMode.TOKEN,
+        retry=RetryPolicy(attempts=1, first_audio_budget=0.3),
+    )
+    with pytest.raises(SpeechTimeoutError):
+        await speak(client)  # 0.2 s each: within 0.3 s apiece, not together

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 import contextlib
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 import re
 import time
@@ -27,6 +27,7 @@ from .errors import (
     SpeechAuthenticationError,
     SpeechError,
     SpeechResponseError,
+    SpeechTimeoutError,
 )
 from .http import (
     DEFAULT_RETRY,
@@ -146,6 +147,10 @@ RECOGNITION_TIMEOUTS: Final = Timeouts(connect=5.0, first_byte=5.0, upload=75.0)
 #: One retry, soon: the whole exchange stays within about 12 s of the end of
 #: the audio, even against a service that never answers.
 RECOGNITION_RETRY: Final = RetryPolicy(attempts=2, max_retry_after=2.0)
+
+#: What a synthesis still gets when the token took its whole budget: the
+#: request is sent, and times out at once unless an answer is already there.
+_MIN_BUDGET_LEFT: Final = 0.001
 
 _KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
 _OUTPUT_FORMAT_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
@@ -484,8 +489,7 @@ class AzureSpeechClient:
             "Content-Type": "application/ssml+xml",
             "X-Microsoft-OutputFormat": output_format,
         }
-        await self._prepared(self._endpoints.synthesis_url)
-        token = await self._current_token()
+        token, options = await self._ready_to_synthesize()
         renewed = False
         while True:
             started = False
@@ -496,7 +500,7 @@ class AzureSpeechClient:
                     self._endpoints.synthesis_url,
                     headers=headers | self._auth_headers(token),
                     data=body,
-                    **self._options,
+                    **options,
                 )
             ) as stream:
                 try:
@@ -515,6 +519,31 @@ class AzureSpeechClient:
                     return
             token = await self._refresh_token(token)
             renewed = True
+
+    async def _ready_to_synthesize(self) -> tuple[str | None, RequestOptions]:
+        """The token to send, and the options: a first-audio budget covers the token too.
+
+        A hung token endpoint must not hold an announcement that has another
+        engine to go to: what the token takes comes off the synthesis's budget.
+        """
+        url = self._endpoints.synthesis_url
+        budget = self._options["retry"].first_audio_budget
+        if budget is None:
+            await self._prepared(url)
+            return await self._current_token(), self._options
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._prepared(url)
+                token = await self._current_token()
+        except TimeoutError:
+            raise SpeechTimeoutError(
+                f"{self._endpoints.host} sent no audio within {budget:g} s"
+            ) from None
+        left = max(deadline - loop.time(), _MIN_BUDGET_LEFT)
+        retry = replace(self._options["retry"], first_audio_budget=left)
+        return token, self._options | RequestOptions(retry=retry)
 
     async def _get_voice_list(self, token: str | None) -> object:
         """GET the voice list JSON."""
