@@ -213,7 +213,7 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
         replay = (
             None
             if self._entry.runtime_data.fallback.available_engine() is None
-            else Replayable(request.message_gen)
+            else Replayable(request.message_gen, eager=True)
         )
         try:
             audio = await self._synthesizer.stream(

@@ -24,9 +24,16 @@ class Replayable[T]:
     must not end quietly where the source broke off.
     """
 
-    def __init__(self, source: AsyncIterator[T]) -> None:
-        """Read `source` only as far as some reader has asked."""
+    def __init__(self, source: AsyncIterator[T], *, eager: bool = False) -> None:
+        """Read `source` only as far as some reader has asked.
+
+        `eager` takes a piece (or the end) already there at once, not a loop
+        turn later: a reader then sees the end of a whole message as soon as
+        it would reading the source directly, which keeps the sentence
+        pipeline's batches as they would be without a replay.
+        """
         self._source = source
+        self._eager = eager
         self._pieces: list[T] = []
         self._done = False
         self._error: Exception | None = None
@@ -39,10 +46,9 @@ class Replayable[T]:
         while True:
             while index >= len(self._pieces) and not self._done and not self._closed:
                 if self._pulling is None or self._pulling.done():
-                    # Eager: a piece (or the end) already there is taken now,
-                    # not a loop turn later, so a reader sees the end of a
-                    # whole message as soon as it would reading it directly.
-                    self._pulling = asyncio.create_task(self._pull(), eager_start=True)
+                    self._pulling = asyncio.create_task(
+                        self._pull(), eager_start=self._eager
+                    )
                 await asyncio.shield(self._pulling)
             if index >= len(self._pieces):
                 if self._error is not None:
