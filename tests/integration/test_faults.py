@@ -561,12 +561,13 @@ class Breakage:
 
 
 BREAKAGES = {
-    # TCP connects, TLS never answers: three attempts, none reaches the service.
+    # TCP connects, TLS never answers: three attempts, none reaches the service,
+    # after the connection opened ahead as HA asked (a fourth, as lost).
     "connect_timeout": Breakage(
         lambda emulator, network: network.black_holed.add(SYNTHESIS_HOST),
         0,
         BACKOFF_WAITS,
-        lost_in_black_hole=3,
+        lost_in_black_hole=4,
     ),
     # The service takes the request and never answers.
     "first_byte_timeout": Breakage(
@@ -606,8 +607,13 @@ async def test_broken_request_fails_cleanly_and_caches_no_fragment(
     await set_up(hass, mock_config_entry)
     broken = BREAKAGES[breakage]
     broken.arrange(emulator, network)
-    # Longest a clean failure may take: every attempt timing out, plus slack.
-    deadline = 3 * (FAST_TIMEOUTS.connect + FAST_TIMEOUTS.first_byte) + 1.0
+    # Longest a clean failure may take: the connection opened ahead, every
+    # attempt timing out, plus slack.
+    deadline = (
+        FAST_TIMEOUTS.connect
+        + 3 * (FAST_TIMEOUTS.connect + FAST_TIMEOUTS.first_byte)
+        + 1.0
+    )
 
     started = time.monotonic()
     async with LoopWatch() as watch:
