@@ -213,6 +213,7 @@ INVALID_FIELD_KEYS: Final[Mapping[str, str]] = {
     "volume": "invalid_volume",
     "ssml": "invalid_ssml",
     "recognition_language": "unsupported_recognition_language",
+    "audio": "invalid_audio",
 }
 # The settings that only qualify a style.
 NEEDS_STYLE_KEYS: Final[Mapping[str, str]] = {
