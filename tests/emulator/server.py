@@ -35,6 +35,7 @@ class EmulatorResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         """Resolve like DNS would if the emulated services were real."""
+        self._server.emulator.dns_lookups += 1
         if not self._server.emulator.knows_host(host):
             # OSError is what a failed lookup raises; aiohttp turns it into
             # ClientConnectorDNSError (a ClientConnectorError).

@@ -264,6 +264,8 @@ class Emulator:
         # Connections the sites accepted, whether or not a request followed
         # (a client may open one ahead); since reset_requests().
         self.connections_accepted: int = 0
+        # Host names the clients' resolver looked up (EmulatorResolver).
+        self.dns_lookups: int = 0
 
     # --- hosts -----------------------------------------------------------
 

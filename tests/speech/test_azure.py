@@ -1310,6 +1310,24 @@ async def test_the_key_path_spends_no_round_trip_it_need_not(
         False,
     ]
     assert emulator.connections_opened == 1
+    assert emulator.dns_lookups == 1
+
+
+async def test_the_token_path_reuses_its_token_and_its_connections(
+    emulator: Emulator, make_client: Callable[..., AzureSpeechClient]
+) -> None:
+    client = make_client(auth_mode=AuthMode.TOKEN)
+    for _ in range(3):
+        await speak(client)
+    assert [request.kind for request in emulator.requests] == [
+        "token",
+        "synthesis",
+        "synthesis",
+        "synthesis",
+    ]
+    # One to the token host, one to the speech host, each looked up once.
+    assert emulator.connections_opened == 2
+    assert emulator.dns_lookups == 2
 
 
 async def test_a_request_right_after_preparing_rides_the_same_connection(
