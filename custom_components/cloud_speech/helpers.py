@@ -51,7 +51,7 @@ from .speech.errors import (
     UnknownVoiceError,
     UnsupportedByVoiceError,
 )
-from .speech.http import RetryPolicy, Timeouts
+from .speech.http import Timeouts
 from .speech.models import Voice
 from .speech.ssml import HD_UNSUPPORTED_SETTINGS
 from .speech.usage import billable_characters, convai_billable_characters
@@ -102,7 +102,7 @@ def create_client(
         endpoints,
         api_key=data.get(CONF_API_KEY) or None,
         auth_mode=AuthMode(data.get(CONF_AUTH_MODE, AuthMode.KEY)),
-        retry=RetryPolicy(first_audio_budget=first_audio_budget),
+        first_audio_budget=first_audio_budget,
         # Azure bills each accepted request's SSML as sent, but its speak and
         # voice tags, a Chinese character twice: "Billable characters" in
         # https://learn.microsoft.com/azure/ai-services/speech-service/text-to-speech

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 import logging
+import math
 import socket
 import traceback
 from typing import Any
@@ -1352,7 +1353,8 @@ async def test_a_first_audio_budget_covers_a_hung_token_endpoint_too(
     emulator.faults.append(Fault("token", hang=True, times=5))
     client = make_client(
         auth_mode=AuthMode.TOKEN,
-        retry=RetryPolicy(first_audio_budget=0.3, backoff=0.01),
+        first_audio_budget=0.3,
+        retry=RetryPolicy(backoff=0.01),
     )
     with pytest.raises(SpeechTimeoutError, match=r"no audio within 0\.3 s"):
         await speak(client)
@@ -1366,7 +1368,16 @@ async def test_what_the_token_takes_comes_off_the_synthesis_budget(
     emulator.faults.append(Fault("synthesis", delay=0.2))
     client = make_client(
         auth_mode=AuthMode.TOKEN,
-        retry=RetryPolicy(attempts=1, first_audio_budget=0.3),
+        first_audio_budget=0.3,
+        retry=RetryPolicy(attempts=1),
     )
     with pytest.raises(SpeechTimeoutError):
         await speak(client)  # 0.2 s each: within 0.3 s apiece, not together
+
+
+@pytest.mark.parametrize("budget", [0.0, -1.0, math.inf, math.nan])
+def test_a_first_audio_budget_that_could_never_be_met_is_refused(
+    make_client: Callable[..., AzureSpeechClient], budget: float
+) -> None:
+    with pytest.raises(ValueError, match="first_audio_budget"):
+        make_client(first_audio_budget=budget)

@@ -12,8 +12,9 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 import contextlib
 from contextlib import aclosing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
+import math
 import re
 import time
 from typing import Final
@@ -148,10 +149,6 @@ RECOGNITION_TIMEOUTS: Final = Timeouts(connect=5.0, first_byte=5.0, upload=75.0)
 #: the audio, even against a service that never answers.
 RECOGNITION_RETRY: Final = RetryPolicy(attempts=2, max_retry_after=2.0)
 
-#: What a synthesis still gets when the token took its whole budget: the
-#: request is sent, and times out at once unless an answer is already there.
-_MIN_BUDGET_LEFT: Final = 0.001
-
 _KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
 _OUTPUT_FORMAT_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
 
@@ -268,6 +265,7 @@ class AzureSpeechClient:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         recognition_timeouts: Timeouts = RECOGNITION_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
+        first_audio_budget: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         on_accepted: Callable[[str], None] | None = None,
@@ -286,6 +284,10 @@ class AzureSpeechClient:
             recognition_timeouts: Speech-to-text timeouts (someone is waiting
                 for the text: the answer is awaited for less long).
             retry: Retry policy for transient failures.
+            first_audio_budget: The longest a synthesis may take, retries and
+                token included, until its first audio; None leaves only each
+                request's own timeouts. For a caller with something better to
+                do than wait (another engine).
             clock: Monotonic seconds, for token age (tests inject one).
             sleep: Waits between retries (tests inject a fast one).
             on_accepted: Called with the SSML of each synthesis request the
@@ -338,6 +340,11 @@ class AzureSpeechClient:
         self._api_key = key
         self._auth_mode = auth_mode
         self._user_agent = user_agent
+        if first_audio_budget is not None and not (
+            math.isfinite(first_audio_budget) and first_audio_budget > 0
+        ):
+            raise ValueError("first_audio_budget must be a positive number")
+        self._first_audio_budget = first_audio_budget
         self._timeouts = timeouts
         self._options = RequestOptions(timeouts=timeouts, retry=retry, sleep=sleep)
         # Preparations in flight, by URL (see `_prepared`).
@@ -483,13 +490,40 @@ class AzureSpeechClient:
         return self._synthesize(ssml, output_format)
 
     async def _synthesize(self, ssml: str, output_format: str) -> AsyncGenerator[bytes]:
+        """Stream one synthesis, its first audio within `first_audio_budget`.
+
+        One deadline covers all that comes before the first chunk: the wait
+        for a preparation, the token, every attempt and its waits, a renewed
+        token; once the service speaks, it is lifted.
+        """
+        budget = self._first_audio_budget
+        first_audio = asyncio.timeout(budget)
+        try:
+            async with (
+                first_audio,
+                aclosing(self._synthesis_attempts(ssml, output_format)) as chunks,
+            ):
+                async for chunk in chunks:
+                    first_audio.reschedule(None)
+                    yield chunk
+        except TimeoutError:
+            if not first_audio.expired():
+                raise
+            raise SpeechTimeoutError(
+                f"{self._endpoints.host} sent no audio within {budget:g} s"
+            ) from None
+
+    async def _synthesis_attempts(
+        self, ssml: str, output_format: str
+    ) -> AsyncGenerator[bytes]:
         """Stream one synthesis, renewing a rejected token once."""
         body = ssml.encode()
         headers = {
             "Content-Type": "application/ssml+xml",
             "X-Microsoft-OutputFormat": output_format,
         }
-        token, options = await self._ready_to_synthesize()
+        await self._prepared(self._endpoints.synthesis_url)
+        token = await self._current_token()
         renewed = False
         while True:
             started = False
@@ -500,7 +534,7 @@ class AzureSpeechClient:
                     self._endpoints.synthesis_url,
                     headers=headers | self._auth_headers(token),
                     data=body,
-                    **options,
+                    **self._options,
                 )
             ) as stream:
                 try:
@@ -519,31 +553,6 @@ class AzureSpeechClient:
                     return
             token = await self._refresh_token(token)
             renewed = True
-
-    async def _ready_to_synthesize(self) -> tuple[str | None, RequestOptions]:
-        """The token to send, and the options: a first-audio budget covers the token too.
-
-        A hung token endpoint must not hold an announcement that has another
-        engine to go to: what the token takes comes off the synthesis's budget.
-        """
-        url = self._endpoints.synthesis_url
-        budget = self._options["retry"].first_audio_budget
-        if budget is None:
-            await self._prepared(url)
-            return await self._current_token(), self._options
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + budget
-        try:
-            async with asyncio.timeout_at(deadline):
-                await self._prepared(url)
-                token = await self._current_token()
-        except TimeoutError:
-            raise SpeechTimeoutError(
-                f"{self._endpoints.host} sent no audio within {budget:g} s"
-            ) from None
-        left = max(deadline - loop.time(), _MIN_BUDGET_LEFT)
-        retry = replace(self._options["retry"], first_audio_budget=left)
-        return token, self._options | RequestOptions(retry=retry)
 
     async def _get_voice_list(self, token: str | None) -> object:
         """GET the voice list JSON."""

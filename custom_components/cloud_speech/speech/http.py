@@ -151,17 +151,12 @@ class RetryPolicy:
             `SpeechRateLimitedError.retry_after` set) rather than blocking.
         backoff: Delay before the first retry when the service gave no
             ``Retry-After``; doubled for each further retry.
-        first_audio_budget: The longest all attempts of a streamed request,
-            and the waits between them, may take until the first chunk of
-            audio arrives; None leaves only each attempt's own timeouts. For
-            a caller with something better to do than wait (another engine).
 
     """
 
     attempts: int = 3
     max_retry_after: float = 5.0
     backoff: float = 0.5
-    first_audio_budget: float | None = None
 
     def __post_init__(self) -> None:
         """Reject a policy that could never send a request or wait forever."""
@@ -173,9 +168,6 @@ class RetryPolicy:
             )
         if not (math.isfinite(self.backoff) and self.backoff >= 0):
             raise ValueError("RetryPolicy.backoff must be a non-negative number")
-        budget = self.first_audio_budget
-        if budget is not None and not (math.isfinite(budget) and budget > 0):
-            raise ValueError("RetryPolicy.first_audio_budget must be a positive number")
 
     def delay(self, error: SpeechError, attempt: int) -> float | None:
         """Seconds to wait before retrying after `error`, or None to give up.
@@ -663,15 +655,14 @@ async def stream_audio(
             caller waits it out itself (`RATE_LIMIT_HANDOFF`).
         SpeechBadRequestError: HTTP 400/415.
         SpeechServiceError: HTTP 5xx after the retries, or another status.
-        SpeechTimeoutError: No first chunk in time (also within
-            `RetryPolicy.first_audio_budget`), or a stall mid-stream.
+        SpeechTimeoutError: No first chunk in time, or a stall mid-stream.
         SpeechConnectionError: The service could not be reached or the
             connection broke.
         SpeechResponseError: The service answered 2xx with an empty body.
 
     """
     request = _Request(session, method, url, headers, data, **options)
-    response, chunk = await _first_chunk(request)
+    response, chunk = await request.with_retries(request.open)
     if not chunk:
         response.release()
         raise SpeechResponseError(f"{request.host} returned no audio")
@@ -684,20 +675,6 @@ async def stream_audio(
         response.close()
         raise
     response.release()
-
-
-async def _first_chunk(request: _Request) -> tuple[aiohttp.ClientResponse, bytes]:
-    """Open `request`, retried as its policy says, within its first-audio budget."""
-    budget = request.retry.first_audio_budget
-    if budget is None:
-        return await request.with_retries(request.open)
-    try:
-        async with asyncio.timeout(budget):
-            return await request.with_retries(request.open)
-    except TimeoutError:
-        raise SpeechTimeoutError(
-            f"{request.host} sent no audio within {budget:g} s"
-        ) from None
 
 
 async def request_bytes(
