@@ -242,13 +242,10 @@ FORM_ERROR_KEYS: Final[Mapping[str, str]] = {
 }
 
 
-def translate_error(
-    err: SpeechError, voice: Voice | None = None, host: str | None = None
-) -> Translation:
+def translate_error(err: SpeechError, voice: Voice | None = None) -> Translation:
     """The translated message for an error of the speech package.
 
-    `voice` is the voice a call was validated against, to list what it offers;
-    `host` the service's host, for the errors that name it.
+    `voice` is the voice a call was validated against, to list what it offers.
     """
     match err:
         case UnknownVoiceError():
@@ -296,19 +293,16 @@ def translate_error(
         case SpeechBadRequestError():
             return Translation("bad_request", {"reason": err.reason or str(err)})
         case NotOfferedError():
-            return Translation("speech_to_text_not_offered", {"host": host or "-"})
+            return Translation("speech_to_text_not_offered", {"host": err.host})
     key = next(key for kind, key in SERVICE_ERROR_KEYS if isinstance(err, kind))
     return Translation(key, {"error": str(err)})
 
 
-def call_error(
-    err: SpeechError, voice: Voice | None = None, host: str | None = None
-) -> HomeAssistantError:
+def call_error(err: SpeechError, voice: Voice | None = None) -> HomeAssistantError:
     """The error a call raises: bad input is the caller's to fix."""
-    translation = translate_error(err, voice, host)
     if isinstance(err, InvalidRequestError):
-        return _translated(ServiceValidationError, translation)
-    return _translated(HomeAssistantError, translation)
+        return _translated(ServiceValidationError, translate_error(err, voice))
+    return _translated(HomeAssistantError, translate_error(err, voice))
 
 
 def setup_error(

@@ -21,7 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import CloudSpeechConfigEntry
-from .helpers import account_device, call_error, client_host
+from .helpers import account_device, call_error
 from .speech.azure_recognizer import AzureRecognizer, RecognitionAudio
 from .speech.errors import SpeechAuthenticationError, SpeechError
 from .speech.recognition_languages import RECOGNITION_LOCALES
@@ -128,7 +128,7 @@ class CloudSpeechSttEntity(SpeechToTextEntity):
             if isinstance(err, SpeechAuthenticationError):
                 # Idempotent: HA keeps one reauth flow per entry.
                 self._entry.async_start_reauth(self.hass)
-            error = call_error(err, host=client_host(self._entry.runtime_data.client))
+            error = call_error(err)
             self._entry.runtime_data.last_error = str(err)
             _LOGGER.error("Speech to text failed: %s", error)
             return SpeechResult(None, SpeechResultState.ERROR)

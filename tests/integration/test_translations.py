@@ -18,6 +18,7 @@ from custom_components.cloud_speech.helpers import (
 from custom_components.cloud_speech.speech import errors
 from custom_components.cloud_speech.speech.errors import (
     InvalidRequestError,
+    NotOfferedError,
     SpeechError,
     StyleRequiredError,
     UnknownVoiceError,
@@ -53,6 +54,8 @@ def example(kind: type[SpeechError]) -> list[SpeechError]:
     """Instances of an error class, one for each way it is raised."""
     if kind is UnknownVoiceError:
         return [UnknownVoiceError("unknown", "en-US-X", ("en-US-JennyNeural",))]
+    if kind is NotOfferedError:
+        return [NotOfferedError("no speech to text", host="speech.lan:5000")]
     if kind is UnsupportedByVoiceError:
         return [
             UnsupportedByVoiceError("hd", field, "en-US-Ava:DragonHDLatestNeural")

@@ -189,7 +189,7 @@ class AzureRecognizer:
                 # "only support the websocket based protocol".
                 host = self._client.endpoints.host
                 raise NotOfferedError(
-                    f"{host} does not offer speech to text over REST", status=404
+                    f"{host} does not offer speech to text over REST", host=host
                 ) from None
             finally:
                 body.close()

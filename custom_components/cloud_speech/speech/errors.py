@@ -69,8 +69,13 @@ class NotOfferedError(SpeechServiceError):
     """The endpoint does not offer this API (HTTP 404 on a custom endpoint).
 
     Azure Speech containers take speech to text over WebSocket only, so the
-    REST API for short audio is not found on them.
+    REST API for short audio is not found on them. `host` names the endpoint.
     """
+
+    def __init__(self, message: str, host: str) -> None:
+        """Name the endpoint that does not offer the API."""
+        super().__init__(message, status=404)
+        self.host = host
 
 
 class SpeechResponseError(SpeechError):
