@@ -224,6 +224,7 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
                 if replay is not None:
                     replay.close()
                 raise self._failure(err) from err
+            # Failed before any audio (Convai's MP3 probe): the format asked for.
             extension = str(request.options.get(ATTR_PREFERRED_FORMAT) or "mp3")
             return TTSAudioResponse(
                 extension, self._spoken_by_fallback(err, extension, request, replay)
@@ -262,6 +263,7 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
         a failure before it can still go to the fallback (`replay` is kept).
         """
         started = False
+        outage: SpeechError | None = None
         try:
             # Closed at once when the listener leaves: requests stop now,
             # not whenever the garbage collector gets to them.
@@ -273,22 +275,17 @@ class CloudSpeechEntity[PlanT](TextToSpeechEntity):
                     yield chunk
         except SpeechError as err:
             if started or replay is None or not is_outage(err):
-                if replay is not None:
-                    replay.close()
                 raise self._failure(err) from err
             outage = err
-        except BaseException:
-            if replay is not None:
+        finally:
+            # The text is needed no more, unless the fallback speaks it.
+            if outage is None and replay is not None:
                 replay.close()
-            raise
-        else:
-            if replay is not None:
-                replay.close()
-            return
-        async for chunk in self._spoken_by_fallback(
-            outage, audio.extension, request, replay
-        ):
-            yield chunk
+        if outage is not None and replay is not None:
+            async for chunk in self._spoken_by_fallback(
+                outage, audio.extension, request, replay
+            ):
+                yield chunk
 
     async def _spoken_by_fallback(
         self,
