@@ -9,6 +9,7 @@ pytest-homeassistant-custom-component checks for lingering tasks.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -92,12 +93,19 @@ def chromium() -> str:
 @pytest.fixture
 def stack(chromium: str, socket_enabled: None, tmp_path: Path) -> Iterator[Stack]:
     """The emulator (speaking) and Home Assistant on free ports, fresh config."""
+    with browser_stack(tmp_path) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def browser_stack(tmp_path: Path, *, extra_configuration: str = "") -> Iterator[Stack]:
+    """The stack a browser test looks at; the README's emulator port when free."""
     ha_port = free_port()
     emulator_port = free_port()
     if os.environ.get(SCREENSHOTS_ENV) and not port_in_use(README_EMULATOR_PORT):
         emulator_port = README_EMULATOR_PORT
     config_dir = tmp_path / "config"
-    write_config(config_dir, port=ha_port)
+    write_config(config_dir, port=ha_port, extra_configuration=extra_configuration)
     running = Stack(config_dir, ha_port, emulator_port, log_dir=tmp_path)
     try:
         running.start()

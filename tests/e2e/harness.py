@@ -35,6 +35,7 @@ import urllib.parse
 import urllib.request
 
 import aiohttp
+import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = PROJECT_DIR / "custom_components" / "cloud_speech"
@@ -714,3 +715,35 @@ class Websocket:
             pass
         assert answer["success"], answer
         return answer["result"]
+
+
+#: The Home Assistant version a run must find, when set (scripts/test).
+HASS_VERSION_ENV = "CLOUD_SPEECH_HASS_VERSION"
+
+
+def running_version(api: HomeAssistantApi) -> str:
+    """The version of the hass under test; the one scripts/test means, when it names one."""
+    running = str(api.call("GET", "/api/config")["version"])
+    expected = os.environ.get(HASS_VERSION_ENV)
+    assert expected in (None, running), f"hass is {running}, not {expected}"
+    return running
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``2026.11.0`` as ``(2026, 11, 0)``, for comparing releases."""
+    return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
+
+
+@contextlib.contextmanager
+def setting_up(stack: Stack) -> Iterator[None]:
+    """Fail a module's set-up as such, with the end of hass's log.
+
+    Whatever started is stopped by whoever started it.
+    """
+    try:
+        yield
+    except (StackError, ApiError, AssertionError, OSError, TimeoutError) as err:
+        raise pytest.fail.Exception(
+            f"Setting up failed: {type(err).__name__}: {err}\n{stack.log_tail()}",
+            pytrace=False,
+        ) from None

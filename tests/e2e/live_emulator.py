@@ -11,8 +11,9 @@ the Stack. Everything that touches the emulator's state runs on that loop
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 import concurrent.futures
+import contextlib
 import contextvars
 from dataclasses import dataclass, field
 import logging
@@ -21,9 +22,20 @@ import threading
 import time
 
 from aiohttp import web
+import pytest_socket
 
 from tests.emulator.app import IN_FLIGHT, make_app
 from tests.emulator.state import Emulator, RecordedRequest
+
+from .conftest import OWNER
+from .harness import (
+    HomeAssistantApi,
+    Stack,
+    free_port,
+    running_version,
+    setting_up,
+    write_config,
+)
 
 #: The emulator's package logger: one line per request (as the subprocess logs).
 _EMULATOR_LOGGER = logging.getLogger("tests.emulator")
@@ -243,3 +255,53 @@ class EmulatorThread:
 
 async def _awaiting[T](function: Callable[[], Awaitable[T]]) -> T:
     return await function()
+
+
+@dataclass
+class LiveStack:
+    """hass, onboarded, beside the emulator in this process."""
+
+    stack: Stack
+    api: HomeAssistantApi
+    emulator: EmulatorThread
+    version: str
+
+
+@contextlib.contextmanager
+def live_stack(
+    directory: Path,
+    *,
+    extra_configuration: str = "",
+    configure: Callable[[Path], None] | None = None,
+) -> Iterator[LiveStack]:
+    """Start the emulator and hass (its config in `directory`), onboard; stop both after.
+
+    `configure` adds to the config directory before hass starts. A failure
+    while starting fails the module's set-up, with hass's log.
+    """
+    # Module fixtures come before the tests' socket_enabled; everything here
+    # talks to 127.0.0.1 only.
+    pytest_socket.enable_socket()
+    config_dir = directory / "config"
+    ha_port, emulator_port = free_port(), free_port()
+    write_config(config_dir, port=ha_port, extra_configuration=extra_configuration)
+    if configure is not None:
+        configure(config_dir)
+    emulator = EmulatorThread(emulator_port, directory / "emulator.log")
+    stack = Stack(
+        config_dir, ha_port, emulator_port, log_dir=directory, emulator_subprocess=False
+    )
+    try:
+        with setting_up(stack):
+            emulator.start()
+            stack.start()
+            api = HomeAssistantApi(stack.url)
+            api.onboard(**OWNER)
+            api.wait_until_running()
+            version = running_version(api)
+        yield LiveStack(stack, api, emulator, version)
+    finally:
+        try:
+            stack.stop()
+        finally:
+            emulator.stop()

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 import io
 import json
 import math
-import os
 from pathlib import Path
 import struct
 import time
@@ -47,29 +46,22 @@ import urllib.request
 import wave
 
 import pytest
-import pytest_socket
 
 from tests.emulator.state import Fault
 
 from .audio_checks import check_wav
-from .conftest import OWNER
 from .harness import (
     ApiError,
     HomeAssistantApi,
     Stack,
-    StackError,
-    free_port,
-    write_config,
+    setting_up,
 )
-from .live_emulator import EmulatorThread
+from .live_emulator import EmulatorThread, live_stack
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
-
-#: The Home Assistant version the run must find, when set (scripts/test).
-HASS_VERSION_ENV = "CLOUD_SPEECH_HASS_VERSION"
 
 DOMAIN = "cloud_speech"
 VOICE = "en-US-AriaNeural"
@@ -188,17 +180,15 @@ def _tone_wav() -> bytes:
     return buffer.getvalue()
 
 
-def _write_local_voice(config_dir: Path) -> bytes:
-    """Write the local engine's integration and its WAV; return the WAV."""
+def _write_local_voice(config_dir: Path, audio: bytes) -> None:
+    """Write the local engine's integration and `audio`, the WAV it speaks."""
     package = config_dir / "custom_components" / "local_voice"
     package.mkdir(parents=True, exist_ok=True)
     (package / "manifest.json").write_text(json.dumps(LOCAL_MANIFEST, indent=2))
     (package / "__init__.py").write_text(LOCAL_INIT)
     (package / "config_flow.py").write_text(LOCAL_CONFIG_FLOW)
     (package / "tts.py").write_text(LOCAL_TTS)
-    audio = _tone_wav()
     (config_dir / LOCAL_WAV).write_bytes(audio)
-    return audio
 
 
 # --- the stack -------------------------------------------------------------------
@@ -354,57 +344,32 @@ def _wait_for_reload(
 @pytest.fixture(scope="module")
 def falling_back(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FallingBack]:
     """hass, the emulator (in this process), Cloud Speech, the local engine chosen."""
-    # Module scope comes before the tests' socket_enabled; everything here
-    # talks to 127.0.0.1 only.
-    pytest_socket.enable_socket()
-    directory = tmp_path_factory.mktemp("fallback")
-    config_dir = directory / "config"
-    ha_port, emulator_port = free_port(), free_port()
-    write_config(config_dir, port=ha_port)
-    local_audio = _write_local_voice(config_dir)
-    emulator = EmulatorThread(emulator_port, directory / "emulator.log")
-    stack = Stack(
-        config_dir, ha_port, emulator_port, log_dir=directory, emulator_subprocess=False
-    )
-    try:
-        emulator.start()
-        stack.start()
-        api = HomeAssistantApi(stack.url)
-        api.onboard(**OWNER)
-        api.wait_until_running()
-        version = api.call("GET", "/api/config")["version"]
-        expected = os.environ.get(HASS_VERSION_ENV)
-        assert expected in (None, version), f"hass is {version}, not {expected}"
-        running = FallingBack(stack, api, emulator, version, local_audio)
-        created = api.flow(
-            "cloud_speech",
-            {"next_step_id": "azure"},
-            {"cloud": "custom"},
-            {"endpoint": stack.emulator_url},
-            {"language": "en-US"},
-            {"voice": VOICE},
+    local_audio = _tone_wav()
+    with live_stack(
+        tmp_path_factory.mktemp("fallback"),
+        configure=lambda config_dir: _write_local_voice(config_dir, local_audio),
+    ) as live:
+        running = FallingBack(
+            live.stack, live.api, live.emulator, live.version, local_audio
         )
-        running.entry_id = created["result"]["entry_id"]
-        running.entity_id = api.entity_named("tts", "Aria")
-        api.flow("local_voice")
-        state = api.call("GET", f"/api/states/{LOCAL_ENGINE}")
-        assert state["state"] != "unavailable", state
-        _choose_fallback(running, LOCAL_ENGINE)
-        _wait_for_reload(running, LOCAL_ENGINE)
-    except (StackError, ApiError, AssertionError, OSError, TimeoutError) as err:
-        stack.stop()
-        emulator.stop()
-        raise pytest.fail.Exception(
-            f"Setting up failed: {type(err).__name__}: {err}\n{stack.log_tail()}",
-            pytrace=False,
-        ) from None
-    try:
+        api = live.api
+        with setting_up(live.stack):
+            created = api.flow(
+                "cloud_speech",
+                {"next_step_id": "azure"},
+                {"cloud": "custom"},
+                {"endpoint": live.stack.emulator_url},
+                {"language": "en-US"},
+                {"voice": VOICE},
+            )
+            running.entry_id = created["result"]["entry_id"]
+            running.entity_id = api.entity_named("tts", "Aria")
+            api.flow("local_voice")
+            state = api.call("GET", f"/api/states/{LOCAL_ENGINE}")
+            assert state["state"] != "unavailable", state
+            _choose_fallback(running, LOCAL_ENGINE)
+            _wait_for_reload(running, LOCAL_ENGINE)
         yield running
-    finally:
-        try:
-            stack.stop()
-        finally:
-            emulator.stop()
 
 
 @pytest.fixture

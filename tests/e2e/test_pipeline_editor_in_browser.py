@@ -18,20 +18,16 @@ import asyncio
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 import contextlib
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .conftest import README_EMULATOR_PORT, SCREENSHOTS_ENV
+from .conftest import browser_stack
 from .harness import (
     HomeAssistantApi,
     Stack,
-    StackError,
-    free_port,
-    port_in_use,
-    write_config,
+    running_version,
 )
 
 if TYPE_CHECKING:
@@ -39,8 +35,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
-#: The Home Assistant version the run must find, when set (scripts/test).
-HASS_VERSION_ENV = "CLOUD_SPEECH_HASS_VERSION"
 
 PIPELINE_CONFIGURATION = """
 # Assist pipelines (tests/e2e/test_pipeline_editor_in_browser.py).
@@ -60,24 +54,8 @@ SCREENSHOT = "14-assist-pipeline-speech-to-text.png"
 @pytest.fixture
 def stack(chromium: str, socket_enabled: None, tmp_path: Path) -> Iterator[Stack]:
     """As conftest's, with Assist pipelines and the default conversation agent."""
-    ha_port = free_port()
-    emulator_port = free_port()
-    if os.environ.get(SCREENSHOTS_ENV) and not port_in_use(README_EMULATOR_PORT):
-        emulator_port = README_EMULATOR_PORT
-    config_dir = tmp_path / "config"
-    write_config(config_dir, port=ha_port, extra_configuration=PIPELINE_CONFIGURATION)
-    running = Stack(config_dir, ha_port, emulator_port, log_dir=tmp_path)
-    try:
-        running.start()
-    except StackError as err:
-        running.stop()
-        raise pytest.fail.Exception(
-            f"{err}\n{running.log_tail()}", pytrace=False
-        ) from None
-    try:
+    with browser_stack(tmp_path, extra_configuration=PIPELINE_CONFIGURATION) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_speech_to_text_in_the_assist_pipeline_editor(
@@ -88,9 +66,7 @@ def test_speech_to_text_in_the_assist_pipeline_editor(
     tmp_path: Path,
 ) -> None:
     """The assistant's dialog shows Cloud Speech as its speech-to-text engine."""
-    running = api.call("GET", "/api/config")["version"]
-    expected = os.environ.get(HASS_VERSION_ENV)
-    assert expected in (None, running), f"hass is {running}, not {expected}"
+    running_version(api)
 
     api.flow(
         "cloud_speech",

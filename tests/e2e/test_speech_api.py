@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-import os
 from pathlib import Path
 import time
 from typing import Any
@@ -47,13 +46,13 @@ from .harness import (
     free_port,
     logging_ffmpeg,
     request,
+    running_version,
+    version_tuple,
     write_config,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
-#: The Home Assistant version the run must find, when set (scripts/test).
-HASS_VERSION_ENV = "CLOUD_SPEECH_HASS_VERSION"
 
 VOICE = "en-US-AriaNeural"
 #: The first release whose tts manager leaves alone the preferred options an
@@ -135,11 +134,8 @@ def speaking(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Speaking]:
         api = HomeAssistantApi(stack.url)
         api.onboard(**OWNER)
         api.wait_until_running()
-        running = api.call("GET", "/api/config")["version"]
         # scripts/test names the version it means to test; make sure it is.
-        expected = os.environ.get(HASS_VERSION_ENV)
-        assert expected in (None, running), f"hass is {running}, not {expected}"
-        version = tuple(int(part) for part in running.split(".")[:3] if part.isdigit())
+        version = version_tuple(running_version(api))
         speaking = Speaking(stack, api, version, ffmpeg_log)
         api.flow(
             "cloud_speech",

@@ -21,32 +21,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-import os
 import time
 from typing import Any
 
 import pytest
-import pytest_socket
 
 from tests.emulator.state import Fault
 
 from .audio_checks import check_mp3, check_wav, wav_pcm
-from .conftest import OWNER
 from .harness import (
-    ApiError,
     HomeAssistantApi,
     Stack,
-    StackError,
-    free_port,
     request,
-    write_config,
+    setting_up,
+    version_tuple,
 )
-from .live_emulator import EmulatorThread
+from .live_emulator import EmulatorThread, live_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
-
-#: The Home Assistant version the run must find, when set (scripts/test).
-HASS_VERSION_ENV = "CLOUD_SPEECH_HASS_VERSION"
 
 #: The emulator's kind (request log, faults) of the Speech to text REST API
 #: for short audio.
@@ -138,60 +130,34 @@ class Listening:
 @pytest.fixture(scope="module")
 def listening(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listening]:
     """hass and the emulator (in this process), onboarded, with Cloud Speech."""
-    # Module scope comes before the tests' socket_enabled; everything here
-    # talks to 127.0.0.1 only.
-    pytest_socket.enable_socket()
-    directory = tmp_path_factory.mktemp("voice_pipeline")
-    config_dir = directory / "config"
-    ha_port, emulator_port = free_port(), free_port()
-    write_config(config_dir, port=ha_port, extra_configuration=PIPELINE_CONFIGURATION)
-    emulator = EmulatorThread(emulator_port, directory / "emulator.log")
-    stack = Stack(
-        config_dir, ha_port, emulator_port, log_dir=directory, emulator_subprocess=False
-    )
-    try:
-        emulator.start()
-        stack.start()
-        api = HomeAssistantApi(stack.url)
-        api.onboard(**OWNER)
-        api.wait_until_running()
-        running = api.call("GET", "/api/config")["version"]
-        expected = os.environ.get(HASS_VERSION_ENV)
-        assert expected in (None, running), f"hass is {running}, not {expected}"
-        version = tuple(int(part) for part in running.split(".")[:3] if part.isdigit())
-        listening = Listening(stack, api, emulator, version)
-        api.flow(
-            "cloud_speech",
-            {"next_step_id": "azure"},
-            {"cloud": "custom"},
-            {"endpoint": stack.emulator_url},
-            {"language": "en-US"},
-            {"voice": LANGUAGES["en-US"].voice},
+    with live_stack(
+        tmp_path_factory.mktemp("voice_pipeline"),
+        extra_configuration=PIPELINE_CONFIGURATION,
+    ) as live:
+        listening = Listening(
+            live.stack, live.api, live.emulator, version_tuple(live.version)
         )
-        listening.tts_entity_id = api.entity_named("tts", "Aria")
-        listening.registry = asyncio.run(_registry(api))
-        stt = [
-            entry
-            for entry in listening.registry
-            if entry["entity_id"].startswith("stt.")
-        ]
-        assert len(stt) <= 1, stt
-        if stt:
-            listening.stt_entity_id = stt[0]["entity_id"]
-    except (StackError, ApiError, AssertionError, OSError, TimeoutError) as err:
-        stack.stop()
-        emulator.stop()
-        raise pytest.fail.Exception(
-            f"Setting up failed: {type(err).__name__}: {err}\n{stack.log_tail()}",
-            pytrace=False,
-        ) from None
-    try:
+        api = live.api
+        with setting_up(live.stack):
+            api.flow(
+                "cloud_speech",
+                {"next_step_id": "azure"},
+                {"cloud": "custom"},
+                {"endpoint": live.stack.emulator_url},
+                {"language": "en-US"},
+                {"voice": LANGUAGES["en-US"].voice},
+            )
+            listening.tts_entity_id = api.entity_named("tts", "Aria")
+            listening.registry = asyncio.run(_registry(api))
+            stt = [
+                entry
+                for entry in listening.registry
+                if entry["entity_id"].startswith("stt.")
+            ]
+            assert len(stt) <= 1, stt
+            if stt:
+                listening.stt_entity_id = stt[0]["entity_id"]
         yield listening
-    finally:
-        try:
-            stack.stop()
-        finally:
-            emulator.stop()
 
 
 @pytest.fixture
