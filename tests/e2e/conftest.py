@@ -21,6 +21,7 @@ import pytest
 
 from .harness import (
     PROJECT_DIR,
+    ApiError,
     HomeAssistantApi,
     Stack,
     StackError,
@@ -164,3 +165,18 @@ def page(chromium: str, api: HomeAssistantApi) -> Iterator[Page]:
             yield new_page
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def setting_up(stack: Stack) -> Iterator[None]:
+    """Fail a module's set-up as such, with the end of hass's log.
+
+    Whatever started is stopped by whoever started it.
+    """
+    try:
+        yield
+    except (StackError, ApiError, AssertionError, OSError, TimeoutError) as err:
+        raise pytest.fail.Exception(
+            f"Setting up failed: {type(err).__name__}: {err}\n{stack.log_tail()}",
+            pytrace=False,
+        ) from None

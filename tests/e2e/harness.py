@@ -35,7 +35,6 @@ import urllib.parse
 import urllib.request
 
 import aiohttp
-import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = PROJECT_DIR / "custom_components" / "cloud_speech"
@@ -732,18 +731,3 @@ def running_version(api: HomeAssistantApi) -> str:
 def version_tuple(version: str) -> tuple[int, ...]:
     """``2026.11.0`` as ``(2026, 11, 0)``, for comparing releases."""
     return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
-
-
-@contextlib.contextmanager
-def setting_up(stack: Stack) -> Iterator[None]:
-    """Fail a module's set-up as such, with the end of hass's log.
-
-    Whatever started is stopped by whoever started it.
-    """
-    try:
-        yield
-    except (StackError, ApiError, AssertionError, OSError, TimeoutError) as err:
-        raise pytest.fail.Exception(
-            f"Setting up failed: {type(err).__name__}: {err}\n{stack.log_tail()}",
-            pytrace=False,
-        ) from None

@@ -27,13 +27,12 @@ import pytest_socket
 from tests.emulator.app import IN_FLIGHT, make_app
 from tests.emulator.state import Emulator, RecordedRequest
 
-from .conftest import OWNER
+from .conftest import OWNER, setting_up
 from .harness import (
     HomeAssistantApi,
     Stack,
     free_port,
     running_version,
-    setting_up,
     write_config,
 )
 

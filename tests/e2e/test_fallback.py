@@ -50,11 +50,11 @@ import pytest
 from tests.emulator.state import Fault
 
 from .audio_checks import check_wav
+from .conftest import setting_up
 from .harness import (
     ApiError,
     HomeAssistantApi,
     Stack,
-    setting_up,
 )
 from .live_emulator import EmulatorThread, live_stack
 

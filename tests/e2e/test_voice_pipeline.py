@@ -29,11 +29,11 @@ import pytest
 from tests.emulator.state import Fault
 
 from .audio_checks import check_mp3, check_wav, wav_pcm
+from .conftest import setting_up
 from .harness import (
     HomeAssistantApi,
     Stack,
     request,
-    setting_up,
     version_tuple,
 )
 from .live_emulator import EmulatorThread, live_stack
